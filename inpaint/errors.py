@@ -1,0 +1,21 @@
+"""Typed errors. The library raises these and never prints or exits; the CLI turns
+:class:`UserError` into one line and exit code 2, anything else into exit code 1."""
+
+
+class InpaintError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UserError(InpaintError):
+    """Bad input from the user (a missing file, a bad argument, an empty folder).
+
+    The message names the file or argument and says how to fix it, in one line.
+    """
+
+
+class MissingDependencyError(UserError):
+    """An optional package is not installed; the message names the extra that provides it."""
+
+
+class CheckpointError(UserError):
+    """A checkpoint file is missing, unreadable, or does not fit the model."""
