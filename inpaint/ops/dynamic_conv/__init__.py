@@ -1,0 +1,18 @@
+"""MaskAwareDynamicConv: MADF's mask-aware dynamic convolution (Zhu et al., TIP 2021, Sec. III-A).
+
+Every output window gets its own kernel, generated from the mask features by a linear 1x1 conv.
+Two exact forms live here:
+
+- :func:`dynamic_conv_windows` (``reference.py``): the paper's per-window form (unfold + one kernel per
+  window). Memory grows with ``C_in*k*k*C_out`` floats per output pixel; kept as the reference.
+- :func:`dynamic_conv` (``factorized.py``): one ordinary convolution with ``(C_m+1)*C_out`` outputs and a
+  per-pixel contraction with ``[m, 1]``; the form the models use.
+
+``contract.py`` holds the ONNX contract (domain, op type, attributes) without importing torch.
+"""
+
+from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE, DynamicConvSpec
+from inpaint.ops.dynamic_conv.factorized import dynamic_conv, factorize_generator
+from inpaint.ops.dynamic_conv.reference import dynamic_conv_windows
+
+__all__ = ["DOMAIN", "OP_TYPE", "DynamicConvSpec", "dynamic_conv", "dynamic_conv_windows", "factorize_generator"]
