@@ -17,7 +17,7 @@ def _case(c_in, c_out, k, stride, pad, h, w, c_m=16, dtype=torch.float32, seed=0
     m = torch.rand(2, c_m, ho, wo, generator=g, dtype=dtype)
     # scaled so that outputs have a standard deviation near 1, as the activations of a trained network
     weight = torch.randn(spec.generator_channels, c_m, 1, 1, generator=g, dtype=dtype) / (3 * (c_in * k * k * c_m) ** 0.5)
-    bias = torch.randn(spec.generator_channels, generator=g, dtype=dtype) * 0.1
+    bias = torch.randn(spec.generator_channels, generator=g, dtype=dtype) / (c_in * k * k) ** 0.5
     return e, m, weight, bias
 
 
