@@ -11,8 +11,23 @@ Two exact forms live here:
 ``contract.py`` holds the ONNX contract (domain, op type, attributes) without importing torch.
 """
 
+
 from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE, DynamicConvSpec
-from inpaint.ops.dynamic_conv.factorized import dynamic_conv, factorize_generator
-from inpaint.ops.dynamic_conv.reference import dynamic_conv_windows
+
+_TORCH_FORMS = {
+    "dynamic_conv": "inpaint.ops.dynamic_conv.factorized",
+    "factorize_generator": "inpaint.ops.dynamic_conv.factorized",
+    "dynamic_conv_windows": "inpaint.ops.dynamic_conv.reference",
+}
+
+
+def __getattr__(name: str):
+    """The torch forms import torch; load them on first use so the runtime can read the contract alone."""
+    if name in _TORCH_FORMS:
+        import importlib
+
+        return getattr(importlib.import_module(_TORCH_FORMS[name]), name)
+    raise AttributeError(name)
+
 
 __all__ = ["DOMAIN", "OP_TYPE", "DynamicConvSpec", "dynamic_conv", "dynamic_conv_windows", "factorize_generator"]
