@@ -16,7 +16,7 @@ from torch import nn
 
 from inpaint.models.base import InpaintModel
 from inpaint.models.registry import build_family, register_family, register_preset
-from inpaint.ops.dynamic_conv import dynamic_conv
+from inpaint.ops.dynamic_conv.op import mask_aware_dynamic_conv
 
 #: ImageNet statistics the authors normalise with (their ``opt.py``).
 MEAN = (0.485, 0.456, 0.406)
@@ -41,7 +41,7 @@ class EncoderLevel(nn.Module):
 
     def forward(self, e: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         m = F.relu(self.mask_conv(m))
-        e = F.relu(dynamic_conv(e, m, self.kernel_gen.weight, self.kernel_gen.bias, self.k, self.stride, self.pad))
+        e = F.relu(mask_aware_dynamic_conv(e, m, self.kernel_gen.weight, self.kernel_gen.bias, self.k, self.stride, self.pad))
         return e, m, F.relu(self.up(e))
 
 

@@ -1,0 +1,27 @@
+"""The dispatcher the models call: factorised form normally, one ``inpaint::MaskAwareDynamicConv``
+node inside :func:`inpaint.ops.mode.emit_custom_nodes` during ONNX export."""
+
+from __future__ import annotations
+
+import torch
+
+from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE, VERSION
+from inpaint.ops.dynamic_conv.factorized import dynamic_conv
+from inpaint.ops.mode import emitting_custom_nodes
+
+
+def mask_aware_dynamic_conv(
+    e: torch.Tensor, m: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, kernel_size: int, stride: int, pad: int
+) -> torch.Tensor:
+    """Same contract as :func:`~inpaint.ops.dynamic_conv.factorized.dynamic_conv` (no activation)."""
+    if not emitting_custom_nodes():
+        return dynamic_conv(e, m, weight, bias, kernel_size, stride, pad)
+    c_out = weight.shape[0] // (e.shape[1] * kernel_size * kernel_size)
+    return torch.onnx.ops.symbolic(
+        f"{DOMAIN}::{OP_TYPE}",
+        (e, m, weight, bias),
+        {"kernel_size": kernel_size, "stride": stride, "pad": pad},
+        dtype=e.dtype,
+        shape=(e.shape[0], c_out, m.shape[2], m.shape[3]),
+        version=VERSION,
+    )
