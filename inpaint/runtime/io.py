@@ -1,0 +1,274 @@
+"""Read images and masks, write results: png, jpg/jpeg, webp, bmp, tif/tiff; 8- and 16-bit; grey, RGB, RGBA.
+
+numpy + OpenCV only (no torch). Files are read with ``np.fromfile`` + ``cv2.imdecode`` and written with
+``cv2.imencode`` + an atomic replace, so paths with non-ASCII characters work and a failed write never
+damages an existing file.
+
+What each format keeps when written (OpenCV's encoders, checked with opencv-python 5.0):
+
+    format     16-bit   alpha   grey stays 1 channel   lossless
+    png        yes      yes     yes                    yes
+    tif/tiff   yes      yes     yes                    yes
+    bmp        no       yes     yes                    yes
+    webp       no       yes     no (written as RGB)    yes (OpenCV's default: lossless); the colour
+                                                        under fully transparent pixels may change
+    jpg/jpeg   no       no      yes                    no (quality 95)
+
+A 16-bit picture written to an 8-bit-only format is converted (v -> round(v / 257)) with a warning;
+alpha written to jpg is dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inpaint.errors import UserError
+from inpaint.runtime.processing import from_float, to_float
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "Picture",
+    "read_image",
+    "read_mask",
+    "write_image",
+    "to_float",
+    "from_float",
+]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Format:
+    keeps_16bit: bool
+    keeps_alpha: bool
+    params: tuple[int, ...] = ()
+
+
+_FORMATS = {
+    ".png": _Format(keeps_16bit=True, keeps_alpha=True),
+    ".jpg": _Format(keeps_16bit=False, keeps_alpha=False, params=(cv2.IMWRITE_JPEG_QUALITY, 95)),
+    ".jpeg": _Format(keeps_16bit=False, keeps_alpha=False, params=(cv2.IMWRITE_JPEG_QUALITY, 95)),
+    ".webp": _Format(keeps_16bit=False, keeps_alpha=True),  # no quality given: OpenCV writes lossless WebP
+    ".bmp": _Format(keeps_16bit=False, keeps_alpha=True),
+    ".tif": _Format(keeps_16bit=True, keeps_alpha=True),
+    ".tiff": _Format(keeps_16bit=True, keeps_alpha=True),
+}
+
+#: file extensions (lower case, with the dot) that are read and written
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_FORMATS)
+
+_FORMAT_HINT = "give a png/jpg/webp/bmp/tiff file"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: ITU-R BT.601 luma weights (those of cv2.COLOR_RGB2GRAY), to write a grey picture's generated pixels
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass
+class Picture:
+    """One image as stored in its file.
+
+    rgb: (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB order; a grey input has its one
+        channel repeated three times.
+    alpha: (H, W) with the dtype of ``rgb``, or None; carried through untouched and written back.
+    grey: the file had a single colour channel (grey, or grey + alpha); it is written back as grey.
+    path: the file it was read from, or None.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    grey: bool = False
+    path: Path | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(decoded array as OpenCV returns it: BGR/BGRA or 2-D grey, raw file bytes) or UserError."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read {what} ({exc.strerror or exc}); {_FORMAT_HINT}") from exc
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores the EXIF orientation. A JPEG has no alpha,
+    # so it is read with flags that apply the orientation: a phone photo comes out upright, as viewers
+    # show it and as a mask drawn on it expects (the written result carries no orientation tag).
+    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
+    try:
+        array = cv2.imdecode(data, flags) if data.size else None
+    except cv2.error:
+        array = None
+    if array is None:
+        reason = "empty file" if data.size == 0 else "not a decodable image"
+        raise UserError(f"{path}: cannot read {what} ({reason}); {_FORMAT_HINT}")
+    return array, data
+
+
+def _png_is_grey(data: np.ndarray) -> bool:
+    """True for a PNG whose header says grey or grey + alpha (colour type 0 or 4, PNG spec 11.2.2).
+
+    OpenCV decodes grey + alpha as BGRA; the header tells that it was grey.
+    """
+    return data[:8].tobytes() == _PNG_SIGNATURE and data.size > 25 and int(data[25]) in (0, 4)
+
+
+def read_image(path: str | Path) -> Picture:
+    """Read an image file (png, jpg, webp, bmp, tiff; 8- or 16-bit; grey, RGB or RGBA).
+
+    Returns a :class:`Picture`: rgb (H, W, 3) uint8/uint16 RGB, alpha (H, W) or None, grey flag.
+    A missing, empty or undecodable file, or pixels that are not 8/16-bit integers, raise UserError.
+    """
+    array, data = _decode(path, "image")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise UserError(f"{path}: {array.dtype} pixels are not supported; save it as an 8- or 16-bit image")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    channels = array.shape[2]
+    alpha = None
+    if channels in (1, 2):  # grey, grey + alpha
+        rgb = np.repeat(array[:, :, :1], 3, axis=2)
+        alpha = array[:, :, 1].copy() if channels == 2 else None
+        grey = True
+    elif channels in (3, 4):  # BGR, BGRA
+        rgb = np.ascontiguousarray(array[:, :, 2::-1])
+        alpha = array[:, :, 3].copy() if channels == 4 else None
+        grey = _png_is_grey(data)
+    else:
+        raise UserError(f"{path}: {channels} channels are not supported; save it as grey, RGB or RGBA")
+    return Picture(rgb=rgb, alpha=alpha, grey=grey, path=Path(path))
+
+
+def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a mask file: any image the reader accepts; non-zero = hole (the region to remove).
+
+    Rule: a pixel is a hole when any of its colour channels is non-zero. The alpha channel of an
+    RGBA (or grey + alpha) mask is ignored, except when the colour is black everywhere and the alpha
+    is not the same everywhere (strokes painted black on a transparent layer): then non-zero alpha
+    = hole. A fully opaque, all-black mask therefore has no hole.
+    A lossy (jpg) mask's compression noise counts as hole too; save masks as png.
+
+    size: the image's (H, W). A mask of another size is resized to it with nearest-neighbour
+        interpolation (so it stays binary) and a warning naming both sizes is logged.
+    Returns (H, W) bool, True = hole.
+    """
+    array, _ = _decode(path, "mask")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    channels = array.shape[2]
+    colour = array[:, :, : 3 if channels >= 3 else 1]
+    hole = np.any(colour != 0, axis=2)
+    if channels in (2, 4) and not hole.any():
+        alpha = array[:, :, -1]
+        if alpha.min() != alpha.max():
+            hole = alpha != 0
+    if size is not None and hole.shape != tuple(size):
+        h, w = size
+        _log.warning(
+            "%s: mask is %dx%d but the image is %dx%d (width x height); resized the mask with nearest neighbour",
+            path, hole.shape[1], hole.shape[0], w, h,
+        )
+        hole = cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
+    return hole
+
+
+def _to_8bit(x: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 by round(v / 257), which maps 0..65535 onto 0..255 (65535 = 255 * 257)."""
+    return ((x.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def _grey_of(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) -> (H, W) same dtype: the value itself where R == G == B (bit-identical for the known
+    pixels of a grey input), BT.601 luma elsewhere (pixels the model generated in colour)."""
+    luma = from_float(to_float(rgb) @ _LUMA, rgb.dtype)
+    equal = (rgb[:, :, 0] == rgb[:, :, 1]) & (rgb[:, :, 1] == rgb[:, :, 2])
+    return np.where(equal, rgb[:, :, 0], luma)
+
+
+def _as_picture(picture: Picture | np.ndarray) -> Picture:
+    if isinstance(picture, Picture):
+        return picture
+    array = np.asarray(picture)
+    if array.ndim == 2:
+        return Picture(rgb=np.repeat(array[:, :, None], 3, axis=2), grey=True)
+    if array.ndim == 3 and array.shape[2] == 3:
+        return Picture(rgb=array)
+    if array.ndim == 3 and array.shape[2] == 4:
+        return Picture(rgb=array[:, :, :3], alpha=array[:, :, 3])
+    raise ValueError(f"expected (H, W), (H, W, 3) RGB or (H, W, 4) RGBA pixels, got shape {array.shape}")
+
+
+def _encode(path: Path, picture: Picture) -> bytes:
+    ext = path.suffix.lower()
+    fmt = _FORMATS.get(ext)
+    if fmt is None:
+        names = ", ".join(e[1:] for e in SUPPORTED_EXTENSIONS)
+        raise UserError(f"{path}: cannot write '{path.suffix or '(no extension)'}' files; use one of: {names}")
+    rgb, alpha = picture.rgb, picture.alpha
+    if rgb.dtype not in (np.uint8, np.uint16) or (alpha is not None and alpha.dtype != rgb.dtype):
+        raise TypeError(f"expected uint8 or uint16 pixels (alpha of the same dtype), got {rgb.dtype}")
+    if alpha is not None and not fmt.keeps_alpha:
+        _log.warning("%s: %s files have no alpha channel; the alpha channel is dropped", path, ext[1:])
+        alpha = None
+    if rgb.dtype == np.uint16 and not fmt.keeps_16bit:
+        _log.warning("%s: %s files are 8-bit; the 16-bit picture is converted to 8-bit", path, ext[1:])
+        rgb = _to_8bit(rgb)
+        alpha = None if alpha is None else _to_8bit(alpha)
+    if picture.grey:
+        grey = _grey_of(rgb)
+        # OpenCV writes no grey + alpha: such a picture is written as BGRA with equal colour channels
+        pixels = grey if alpha is None else np.dstack([grey, grey, grey, alpha])
+    else:
+        pixels = rgb[:, :, ::-1] if alpha is None else np.dstack([rgb[:, :, ::-1], alpha])
+    try:
+        ok, buffer = cv2.imencode(ext, np.ascontiguousarray(pixels), list(fmt.params))
+    except cv2.error as exc:
+        raise UserError(f"{path}: cannot encode the image as {ext[1:]} ({str(exc).strip()})") from exc
+    if not ok:
+        raise UserError(f"{path}: cannot encode the image as {ext[1:]}")
+    return buffer.tobytes()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a hidden temporary file beside ``path``, then ``os.replace`` it onto ``path``.
+
+    The replace is atomic on one file system: ``path`` holds either its old content or the new one,
+    never a partial file. On any failure the temporary file is removed and ``path`` is untouched.
+    """
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(
+            f"{path}: cannot write the image ({exc.strerror or exc}); check that the folder is writable and has space"
+        ) from exc
+    finally:
+        try:
+            tmp.unlink()
+        except OSError:  # already moved onto path, or never created
+            pass
+
+
+def write_image(path: str | Path, picture: Picture | np.ndarray) -> None:
+    """Write ``picture`` to ``path`` in the format its extension names, atomically.
+
+    picture: a :class:`Picture` (alpha, grey and 16-bit restored where the format allows, see the
+        module docstring), or pixels: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, uint8/uint16.
+    Parent folders are created. An unknown extension, an encoder failure or an OS error raises
+    UserError, and then any existing file at ``path`` is left as it was and no temporary file remains.
+    """
+    path = Path(path)
+    _write_atomic(path, _encode(path, _as_picture(picture)))
