@@ -20,7 +20,7 @@ EXTRAS = {
     "onnxscript": "export",
     "polygraphy": "export",
     "onnxruntime": "(core dependency)",
-    "onnxruntime_extensions": "export",
+    "onnxruntime_extensions": "plugins",
     "tensorrt": "(NVIDIA's index: pip install tensorrt --extra-index-url https://pypi.nvidia.com)",
 }
 
