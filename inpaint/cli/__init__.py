@@ -1,0 +1,1 @@
+"""The ``inpaint`` command line (Typer). Importing it imports neither torch nor onnxruntime."""

@@ -1,0 +1,1 @@
+"""Training: data, losses, the task-based trainer loop, exact resume, DDP."""

@@ -1,0 +1,55 @@
+"""``inpaint train`` / ``inpaint convert`` from the command line: exit codes and one-line errors."""
+
+import torch
+
+from inpaint.cli.main import main
+from inpaint.models.checkpoint import load_model
+
+
+def _train(args, capsys):
+    code = main(["train", "madf", *args])
+    return code, capsys.readouterr().err
+
+
+def test_empty_data_folder_is_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, err = _train(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run"), "--perceptual", "off", "--preset", "madf-t", "--size", "32"], capsys)
+    assert code == 2 and "no usable images" in err and len(err.strip().splitlines()) == 1
+
+
+def test_perceptual_needs_weights(tmp_path, capsys, photo_folder):
+    code, err = _train(["--data", str(photo_folder), "--out", str(tmp_path / "run"), "--preset", "madf-t"], capsys)
+    assert code == 2 and "--vgg-weights" in err and "--perceptual off" in err
+    code, err = _train(["--data", str(photo_folder), "--out", str(tmp_path / "run"), "--preset", "madf-t", "--vgg-weights", str(tmp_path / "nope.pth")], capsys)
+    assert code == 2 and "nope.pth" in err
+
+
+def test_bad_arguments_are_exit_2(tmp_path, capsys, photo_folder):
+    base = ["--data", str(photo_folder), "--out", str(tmp_path / "run"), "--perceptual", "off"]
+    assert _train([*base, "--preset", "madf-t", "--size", "40"], capsys)[0] == 2  # not a multiple of 16
+    assert _train([*base, "--preset", "madf-x"], capsys)[1].count("did you mean") == 1
+    assert _train([*base, "--batch", "0"], capsys)[0] == 2
+    assert _train([*base, "--resume", str(tmp_path / "nothing")], capsys)[0] == 2
+    assert main(["train", "madf", "--bogus"]) == 2
+
+
+def test_train_then_resume_from_cli(tmp_path, capsys, photo_folder):
+    run = tmp_path / "run"
+    args = ["--data", str(photo_folder), "--out", str(run), "--perceptual", "off", "--preset", "madf-t", "--size", "32", "--batch", "2", "--workers", "0"]
+    assert main(["train", "madf", *args, "--steps", "2"]) == 0
+    assert main(["train", "madf", "--resume", str(run), "--steps", "3"]) == 0
+    assert "step 3" in capsys.readouterr().out
+    assert load_model(run / "last.safetensors").config["preset"] == "madf-t"
+
+
+def test_convert_authors_checkpoint(tmp_path, capsys):
+    from tests.models.test_madf_authors import _save_authors_file, authors_state_dict
+
+    _save_authors_file(tmp_path / "authors.pth", authors_state_dict())
+    assert main(["convert", "madf", str(tmp_path / "authors.pth"), str(tmp_path / "m.safetensors"), "--preset", "madf-t"]) == 0
+    model = load_model(tmp_path / "m.safetensors")
+    assert model.net.encoder[0].mask_conv.weight.shape == (4, 3, 7, 7)
+    assert main(["convert", "madf", str(tmp_path / "missing.pth"), str(tmp_path / "x.safetensors")]) == 2
+    assert not (tmp_path / "x.safetensors").exists()
+    torch.save({"model": {"module.model.unknown": torch.zeros(1)}}, tmp_path / "other.pth")
+    assert main(["convert", "madf", str(tmp_path / "other.pth"), str(tmp_path / "x.safetensors"), "--preset", "madf-t"]) == 2
