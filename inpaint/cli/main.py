@@ -9,7 +9,7 @@ import sys
 import typer
 
 from inpaint import __version__
-from inpaint.cli import convert, train
+from inpaint.cli import convert, export, train
 from inpaint.errors import UserError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(train.app, name="train")
 app.add_typer(convert.app, name="convert")
+app.command("export")(export.export)
 
 _DEBUG = {"on": False}
 
@@ -38,7 +39,8 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     _DEBUG["on"] = debug
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")  # other libraries: warnings only
+    logging.getLogger("inpaint").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -259,10 +259,17 @@ class Trainer:
 
 
 class _Progress:
-    """A rich progress bar with the loss and it/s, on rank 0 only."""
+    """A rich progress bar with the loss and it/s, on rank 0 only; plain log lines when not on a terminal."""
+
+    #: log-line interval when stdout is not a terminal (a file, CI, nohup)
+    PLAIN_EVERY = 50
 
     def __init__(self, total: int, start: int, enabled: bool):
+        import sys
+
         self.enabled, self.total, self.start = enabled, total, start
+        self.plain = enabled and not sys.stdout.isatty()
+        self.enabled = enabled and not self.plain
         self._t0 = time.perf_counter()
 
     def __enter__(self):
@@ -275,9 +282,12 @@ class _Progress:
         return self
 
     def update(self, step: int, metrics: dict[str, float]) -> None:
+        rate = (step - self.start) / max(time.perf_counter() - self._t0, 1e-9)
+        info = f"loss {metrics.get('total', float('nan')):.4f}  {rate:.2f} it/s"
         if self.enabled:
-            rate = (step - self.start) / max(time.perf_counter() - self._t0, 1e-9)
-            self._bar.update(self._task, completed=step, info=f"loss {metrics.get('total', float('nan')):.4f}  {rate:.2f} it/s")
+            self._bar.update(self._task, completed=step, info=info)
+        elif self.plain and (step % self.PLAIN_EVERY == 0 or step == self.total):
+            print(f"step {step}/{self.total}  {info}", flush=True)
 
     def __exit__(self, *exc):
         if self.enabled:

@@ -1,0 +1,1 @@
+"""Export trained models: ONNX (custom-op or standard-op graphs), verified against PyTorch."""

@@ -1,0 +1,25 @@
+"""The graph contract every exported model keeps, and the metadata a runtime reads (no torch here).
+
+Inputs   ``image``     (N, 3, H, W) float32 RGB in [0, 1]
+         ``mask``      (N, 1, H, W) float32, 1 = hole (the region to remove), 0 = known
+Output   ``inpainted`` (N, 3, H, W) float32 in [0, 1], composited (known pixels = ``image``)
+N, H and W are dynamic; H and W must be multiples of ``stride`` (the runtime pads).
+
+``metadata_props`` keys (all strings), enough for a runtime that has nothing but the .onnx file.
+"""
+
+from __future__ import annotations
+
+INPUT_IMAGE, INPUT_MASK, OUTPUT = "image", "mask", "inpainted"
+MASK_CONVENTION = "1=hole"
+
+KEY_FAMILY = "inpaint.family"  # "madf" | "far"
+KEY_PRESET = "inpaint.preset"
+KEY_CONFIG = "inpaint.config"  # JSON of model.config
+KEY_STRIDE = "inpaint.stride"  # H and W multiple
+KEY_TRAIN_SIZE = "inpaint.train_size"
+KEY_MASK = "inpaint.mask_convention"
+KEY_VERSION = "inpaint.version"
+KEY_SHA256 = "inpaint.checkpoint_sha256"
+KEY_OPS = "inpaint.ops"  # "plugin" | "standard"
+KEY_CUSTOM_OPS = "inpaint.custom_ops"  # comma-separated op types of the "inpaint" domain in the graph

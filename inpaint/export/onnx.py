@@ -1,0 +1,113 @@
+"""``torch.onnx.export(dynamo=True)`` of any :class:`~inpaint.models.base.InpaintModel` under the graph contract.
+
+``ops="plugin"``: each custom operator is ONE node in the ``inpaint`` domain (the form TensorRT maps to a
+plugin; ONNX Runtime runs it through onnxruntime-extensions). ``ops="standard"``: standard ONNX ops only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from inpaint import __version__
+from inpaint._atomic import atomic_path
+from inpaint._lazy import require
+from inpaint.errors import UserError
+from inpaint.export import contract as C
+from inpaint.models.base import InpaintModel
+from inpaint.ops.mode import emit_custom_nodes
+
+log = logging.getLogger("inpaint.export")
+
+OPS_VARIANTS = ("plugin", "standard")
+#: the dynamo exporter's lowest supported opset
+MIN_OPSET = 18
+#: the newest IR version ONNX Runtime 1.31 reads (DESIGN.md, checked here)
+MAX_IR_VERSION = 10
+
+
+class GraphContract(nn.Module):
+    """forward(image, mask) -> inpainted, with H and W already multiples of the model's stride."""
+
+    def __init__(self, model: InpaintModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        hole = mask > 0.5
+        out = self.model.predict(image, hole.to(image.dtype)).clamp(0, 1)
+        return torch.where(hole, out, image)
+
+
+def _dynamic_shapes(stride: int) -> dict:
+    Dim = torch.export.Dim
+    n = Dim("batch", min=1, max=1024)
+    h = stride * Dim("h_blocks", min=1, max=16384 // stride)
+    w = stride * Dim("w_blocks", min=1, max=16384 // stride)
+    return {"image": {0: n, 2: h, 3: w}, "mask": {0: n, 2: h, 3: w}}
+
+
+def example_inputs(model: InpaintModel, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs for tracing: a non-square size (2 x 3 strides) and batch 2, so no dimension is specialised to 1."""
+    g = torch.Generator().manual_seed(seed)
+    h, w = 2 * model.stride, 3 * model.stride
+    return torch.rand(batch, 3, h, w, generator=g), (torch.rand(batch, 1, h, w, generator=g) > 0.6).float()
+
+
+def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int = MIN_OPSET, checkpoint_sha256: str = "") -> Path:
+    """Export ``model`` (put in eval mode) to ``out`` atomically; returns the path.
+
+    The file carries ``metadata_props`` (see :mod:`inpaint.export.contract`) and passes ``onnx.checker`` with
+    ``full_check``.
+    """
+    onnx = require("onnx")
+    if ops not in OPS_VARIANTS:
+        raise UserError(f"--ops {ops}: choose one of {', '.join(OPS_VARIANTS)}")
+    if opset < MIN_OPSET:
+        raise UserError(f"--opset {opset}: the exporter needs opset {MIN_OPSET} or newer")
+    model = model.eval()
+    wrapper = GraphContract(model).eval()
+    # the exporter warns that torchvision's ops are unavailable; this package never uses them
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+    with torch.no_grad(), emit_custom_nodes(ops == "plugin"), warnings.catch_warnings():
+        # the exporter's own deprecation and axis-renaming notes are not the user's business
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        program = torch.onnx.export(
+            wrapper,
+            example_inputs(model),
+            dynamo=True,
+            input_names=[C.INPUT_IMAGE, C.INPUT_MASK],
+            output_names=[C.OUTPUT],
+            dynamic_shapes=_dynamic_shapes(model.stride),
+            opset_version=opset,
+            verbose=False,
+        )
+    proto = program.model_proto
+    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+    custom = sorted({n.op_type for n in proto.graph.node if n.domain == "inpaint"})
+    meta = {
+        C.KEY_FAMILY: model.config["family"],
+        C.KEY_PRESET: model.config["preset"],
+        C.KEY_CONFIG: json.dumps(model.config),
+        C.KEY_STRIDE: str(model.stride),
+        C.KEY_TRAIN_SIZE: str(model.train_size),
+        C.KEY_MASK: C.MASK_CONVENTION,
+        C.KEY_VERSION: __version__,
+        C.KEY_SHA256: checkpoint_sha256,
+        C.KEY_OPS: ops,
+        C.KEY_CUSTOM_OPS: ",".join(custom),
+    }
+    del proto.metadata_props[:]
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    proto.producer_name, proto.producer_version = "inpaint", __version__
+    onnx.checker.check_model(proto, full_check=True)
+    with atomic_path(out) as tmp:
+        onnx.save(proto, str(tmp))
+    return Path(out)
