@@ -1,20 +1,24 @@
-"""``inpaint train madf ...`` (``mae`` and ``far`` join it with their own tasks).
+"""``inpaint train madf|mae|far ...``: one set of shared options, one small task builder per network.
 
 Single GPU or CPU: ``inpaint train madf --data photos/ --out runs/a``.
 Several GPUs: ``torchrun --nproc-per-node 4 -m inpaint.cli.main train madf ...``.
+Adding a network = a task builder and one :func:`register` call.
 """
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 
 from inpaint.errors import UserError
 
 app = typer.Typer(help="Train a network (PyTorch; CUDA + AMP when present; torchrun for several GPUs).", no_args_is_help=True)
+
+DEFAULT_STEPS = 1000
 
 
 class OnOff(str, Enum):
@@ -29,64 +33,95 @@ class Amp(str, Enum):
     bf16 = "bf16"
 
 
-DEFAULT_STEPS = 1000
+def _opt(name: str, annotation: Any, default: Any, help: str) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=typer.Option(default, help=help), annotation=annotation)
+
+
+#: options every ``inpaint train`` command takes
+COMMON = [
+    _opt("data", Optional[Path], None, "Folder of training photos (recursive)."),
+    _opt("val", Optional[Path], None, "Folder of validation photos (PSNR/SSIM on fixed masks; picks RUN/best)."),
+    _opt("size", int, 256, "Training crop size (a multiple of the preset's stride)."),
+    _opt("batch", int, 4, "Batch size per process."),
+    _opt("steps", Optional[int], None, f"Total optimisation steps, default {DEFAULT_STEPS} (with --resume: extend the run to this many)."),
+    _opt("resume", Optional[Path], None, "Continue the run in this folder exactly (weights, optimiser, step, RNG)."),
+    _opt("lr", Optional[float], None, "Learning rate (default: the paper's)."),
+    _opt("seed", int, 0, "Seed of the data pipeline and initialisation."),
+    _opt("workers", int, 2, "Data-loader worker processes."),
+    _opt("masks", Optional[Path], None, "Folder of mask images mixed with generated free-form masks."),
+    _opt("hole_range", tuple[float, float], (0.05, 0.6), "Hole-ratio range of generated masks."),
+    _opt("scale_range", tuple[float, float], (1.0, 1.0), "Multi-scale crops: 1 = native resolution, 0 = whole short side."),
+    _opt("ckpt_every", int, 500, "Write RUN/last every N steps."),
+    _opt("val_every", int, 500, "Validate every N steps."),
+    _opt("amp", Amp, Amp.auto, "Mixed precision on CUDA (auto: bf16 where supported, else fp16)."),
+    _opt("device", str, "auto", "auto, cpu, cuda or cuda:N."),
+]
 
 
 def _positive(name: str, value: int) -> None:
     if value <= 0:
-        raise UserError(f"--{name} must be positive, got {value}")
+        raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
-def _run(task_name: str, build_task, opts: dict, resume: Optional[Path]) -> None:
+def _config(task_name: str, opts: dict):
+    """A TrainConfig from the command line, or the saved one of the run given to --resume."""
     from inpaint.trainer.config import TrainConfig
-    from inpaint.trainer.loop import Trainer, TrainingInterrupted
 
+    resume = opts.pop("resume")
     if resume is not None:
         cfg_path = resume / "train_config.json"
         if not cfg_path.is_file():
             raise UserError(f"--resume {resume}: no train_config.json there; is it a run folder written by 'inpaint train'?")
         cfg = TrainConfig.load(cfg_path)
+        if cfg.task != task_name:
+            raise UserError(f"--resume {resume}: that run trains '{cfg.task}', not '{task_name}'; use 'inpaint train {cfg.task} --resume {resume}'")
         cfg.steps = cfg.steps if opts["steps"] is None else opts["steps"]
         cfg.out = str(resume)
-    else:
-        opts["steps"] = DEFAULT_STEPS if opts["steps"] is None else opts["steps"]
-        if opts["data"] is None:
-            raise UserError("--data is required: a folder of photos (jpg/png/webp/bmp, searched recursively)")
-        for name in ("size", "batch", "steps", "ckpt_every", "val_every"):
-            _positive(name.replace("_", "-"), opts[name])
-        if opts["workers"] < 0:
-            raise UserError(f"--workers must be 0 or more, got {opts['workers']}")
-        lo, hi = opts["hole_range"]
-        if not 0 < lo < hi <= 1:
-            raise UserError(f"--hole-range {lo} {hi}: need 0 < min < max <= 1")
-        cfg = TrainConfig(
-            task=task_name,
-            preset=opts["preset"],
-            data=str(opts["data"]),
-            out=str(opts["out"]),
-            val=str(opts["val"]) if opts["val"] else None,
-            masks=str(opts["masks"]) if opts["masks"] else None,
-            size=opts["size"],
-            batch=opts["batch"],
-            steps=opts["steps"],
-            lr=opts["lr"],
-            seed=opts["seed"],
-            workers=opts["workers"],
-            hole_range=(lo, hi),
-            scale_range=tuple(opts["scale_range"]),
-            ckpt_every=opts["ckpt_every"],
-            val_every=opts["val_every"],
-            amp=opts["amp"].value,
-            device=opts["device"],
-            perceptual=opts["perceptual"] == OnOff.on,
-            vgg_weights=str(opts["vgg_weights"]) if opts["vgg_weights"] else None,
-        )
-    task = build_task(cfg)
-    try:
-        summary = Trainer(task, cfg, resume=resume is not None).fit()
-    except TrainingInterrupted as exc:
-        raise UserError(str(exc)) from None
-    typer.echo("done: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()) + f"; checkpoints in {cfg.out}")
+        return cfg, True
+    if opts["data"] is None:
+        raise UserError("--data is required: a folder of photos (jpg/png/webp/bmp, searched recursively)")
+    opts["steps"] = DEFAULT_STEPS if opts["steps"] is None else opts["steps"]
+    for name in ("size", "batch", "steps", "ckpt_every", "val_every"):
+        _positive(name, opts[name])
+    if opts["workers"] < 0:
+        raise UserError(f"--workers must be 0 or more, got {opts['workers']}")
+    lo, hi = opts["hole_range"]
+    if not 0 < lo < hi <= 1:
+        raise UserError(f"--hole-range {lo} {hi}: need 0 < min < max <= 1")
+    common = {p.name for p in COMMON} - {"resume"}
+    cfg = TrainConfig(task=task_name, **{k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items() if k in common})
+    cfg.amp = opts["amp"].value
+    cfg.hole_range, cfg.scale_range = tuple(cfg.hole_range), tuple(cfg.scale_range)
+    cfg.preset, cfg.out = opts["preset"], str(opts["out"])
+    cfg.task_args = {k: (str(v) if isinstance(v, Path) else v.value if isinstance(v, Enum) else v) for k, v in opts.items() if k not in common | {"preset", "out"}}
+    return cfg, False
+
+
+def register(name: str, build_task: Callable, help: str, default_preset: str, extra: list[inspect.Parameter]) -> None:
+    """Add ``inpaint train <name>``: the COMMON options, ``--preset``, ``--out`` and ``extra``;
+    ``build_task(cfg)`` returns a :class:`~inpaint.trainer.task.Task` (task-specific options in ``cfg.task_args``)."""
+
+    def command(**opts) -> None:
+        from inpaint.trainer.loop import Trainer, TrainingInterrupted
+
+        cfg, resuming = _config(name, opts)
+        task = build_task(cfg)
+        try:
+            summary = Trainer(task, cfg, resume=resuming).fit()
+        except TrainingInterrupted as exc:
+            raise UserError(str(exc)) from None
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items())
+        typer.echo(f"done: {shown}; checkpoints in {cfg.out}")
+
+    params = [
+        _opt("preset", str, default_preset, "Model preset (see README)."),
+        _opt("out", Path, Path(f"runs/{name}"), "Run folder for checkpoints and logs."),
+        *COMMON,
+        *extra,
+    ]
+    command.__signature__ = inspect.Signature(params)
+    command.__doc__ = help
+    app.command(name, help=help)(command)
 
 
 def _madf_task(cfg):
@@ -100,38 +135,23 @@ def _madf_task(cfg):
     if cfg.size % model.stride:
         raise UserError(f"--size {cfg.size}: must be a multiple of {model.stride} for {cfg.preset}")
     vgg = None
-    if cfg.perceptual:
-        if not cfg.vgg_weights:
+    if cfg.task_args.get("perceptual", "on") == "on":
+        weights = cfg.task_args.get("vgg_weights")
+        if not weights:
             raise UserError("perceptual losses need VGG16 ImageNet weights: give --vgg-weights PATH (torchvision's vgg16-397923af.pth or a .safetensors), or train with --perceptual off")
         from inpaint.trainer.losses import VGG16Features
 
-        vgg = VGG16Features(cfg.vgg_weights)
+        vgg = VGG16Features(weights)
     return MADFTask(model, vgg, **({"lr": cfg.lr} if cfg.lr else {}))
 
 
-@app.command("madf")
-def madf(
-    data: Optional[Path] = typer.Option(None, help="Folder of training photos (recursive)."),
-    val: Optional[Path] = typer.Option(None, help="Folder of validation photos (PSNR/SSIM on fixed masks; picks RUN/best)."),
-    preset: str = typer.Option("madf-s", help="Model preset: madf (paper), madf-s (CPU), madf-t (tests)."),
-    size: int = typer.Option(256, help="Training crop size (a multiple of the preset's stride)."),
-    batch: int = typer.Option(4, help="Batch size per process."),
-    steps: Optional[int] = typer.Option(None, help="Total optimisation steps [default: 1000] (with --resume: extend the run to this many)."),
-    out: Path = typer.Option(Path("runs/madf"), help="Run folder for checkpoints and logs."),
-    resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder exactly (weights, optimiser, step, RNG)."),
-    lr: Optional[float] = typer.Option(None, help="Learning rate (default: the paper's 2e-4)."),
-    seed: int = typer.Option(0, help="Seed of the data pipeline and initialisation."),
-    workers: int = typer.Option(2, help="Data-loader worker processes."),
-    masks: Optional[Path] = typer.Option(None, help="Folder of mask images mixed with generated free-form masks."),
-    hole_range: tuple[float, float] = typer.Option((0.05, 0.6), help="Hole-ratio range of generated masks."),
-    scale_range: tuple[float, float] = typer.Option((1.0, 1.0), help="Multi-scale crops: random photo down-scale range."),
-    ckpt_every: int = typer.Option(500, help="Write RUN/last every N steps."),
-    val_every: int = typer.Option(500, help="Validate every N steps."),
-    amp: Amp = typer.Option(Amp.auto, help="Mixed precision on CUDA (auto: bf16 where supported, else fp16)."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    perceptual: OnOff = typer.Option(OnOff.on, help="Perceptual + style losses (need --vgg-weights)."),
-    vgg_weights: Optional[Path] = typer.Option(None, help="VGG16 ImageNet weights, torchvision layout (.pth weights-only or .safetensors)."),
-) -> None:
-    """Train MADF with the paper's losses and incremental supervision."""
-    opts = dict(locals())
-    _run("madf", _madf_task, opts, resume)
+register(
+    "madf",
+    _madf_task,
+    "Train MADF with the paper's losses and incremental supervision (Adam 2e-4).",
+    "madf-s",
+    [
+        _opt("perceptual", OnOff, OnOff.on, "Perceptual + style losses (need --vgg-weights)."),
+        _opt("vgg_weights", Optional[Path], None, "VGG16 ImageNet weights, torchvision layout (.pth read weights-only, .safetensors, Keras .h5)."),
+    ],
+)

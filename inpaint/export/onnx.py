@@ -20,7 +20,7 @@ from inpaint._lazy import require
 from inpaint.errors import UserError
 from inpaint.export import contract as C
 from inpaint.models.base import InpaintModel
-from inpaint.ops.mode import emit_custom_nodes
+from inpaint.ops.mode import export_mode
 
 log = logging.getLogger("inpaint.export")
 
@@ -74,7 +74,7 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
     wrapper = GraphContract(model).eval()
     # the exporter warns that torchvision's ops are unavailable; this package never uses them
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    with torch.no_grad(), emit_custom_nodes(ops == "plugin"), warnings.catch_warnings():
+    with torch.no_grad(), export_mode(custom_nodes=ops == "plugin"), warnings.catch_warnings():
         # the exporter's own deprecation and axis-renaming notes are not the user's business
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", UserWarning)

@@ -2,7 +2,7 @@
 
 Models call each operator's dispatcher (e.g. :func:`inpaint.ops.dynamic_conv.op.mask_aware_dynamic_conv`).
 In eager mode and in ``standard`` export it runs the exact standard-op form; inside
-``with emit_custom_nodes():`` it emits ONE node in the ``inpaint`` domain (the form TensorRT maps to a
+``with export_mode(custom_nodes=True):`` it emits ONE node in the ``inpaint`` domain (the form TensorRT maps to a
 plugin and ONNX Runtime runs through onnxruntime-extensions). The switch is a flag read at trace time,
 not a second copy of any module.
 """
@@ -12,18 +12,26 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-_STATE = {"custom_nodes": False}
+_STATE = {"exporting": False, "custom_nodes": False}
 
 
 @contextlib.contextmanager
-def emit_custom_nodes(enabled: bool = True) -> Iterator[None]:
-    previous = _STATE["custom_nodes"]
-    _STATE["custom_nodes"] = enabled
+def export_mode(custom_nodes: bool) -> Iterator[None]:
+    """Inside: the graph is being exported; ``custom_nodes`` chooses one custom node per operator (plugin
+    graphs) or the standard-op forms. Export-only lowerings (e.g. FFT as DFT matrices) apply in both."""
+    previous = dict(_STATE)
+    _STATE.update(exporting=True, custom_nodes=custom_nodes)
     try:
         yield
     finally:
-        _STATE["custom_nodes"] = previous
+        _STATE.update(previous)
+
+
+def exporting() -> bool:
+    """True while ``torch.onnx.export`` traces the model (either variant)."""
+    return _STATE["exporting"]
 
 
 def emitting_custom_nodes() -> bool:
+    """True while exporting a plugin graph: each custom operator becomes one ``inpaint`` node."""
     return _STATE["custom_nodes"]

@@ -32,8 +32,7 @@ class TrainConfig:
     val_count: int = 16
     amp: str = "auto"
     device: str = "auto"
-    perceptual: bool = True
-    vgg_weights: str | None = None
+    #: options of one task (``--perceptual``, ``--vgg-weights``, ``--mae`` ...), as given on the command line
     task_args: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:

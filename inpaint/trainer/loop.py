@@ -56,6 +56,8 @@ class StepContext:
         self.modules, self.optimizers, self.device = modules, optimizers, device
         self.amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+        #: steps completed before the current one (0 during the first); tasks use it for schedules
+        self.global_step = 0
 
     def module(self, name: str) -> nn.Module:
         return self.modules[name]
@@ -218,6 +220,7 @@ class Trainer:
                 for batch in self._batches(loader):
                     if self.step >= cfg.steps:
                         break
+                    self.ctx.global_step = self.step
                     metrics = self.task.training_step(batch, self.ctx)
                     self.step += 1
                     self.history.append(metrics)

@@ -15,7 +15,7 @@ from inpaint.trainer.madf import MADFTask
 
 def _cfg(photo_folder, out, steps, **kw):
     return TrainConfig(task="madf", preset="madf-t", data=str(photo_folder), out=str(out), size=32, batch=2, steps=steps,
-                       workers=0, ckpt_every=2, val_every=1000, perceptual=False, **kw)
+                       workers=0, ckpt_every=2, val_every=1000, **kw)
 
 
 def _trainer(cfg, resume=False):

@@ -1,5 +1,5 @@
 """The dispatcher the models call: factorised form normally, one ``inpaint::MaskAwareDynamicConv``
-node inside :func:`inpaint.ops.mode.emit_custom_nodes` during ONNX export."""
+node inside :func:`inpaint.ops.mode.export_mode` (custom_nodes=True) during ONNX export."""
 
 from __future__ import annotations
 
