@@ -9,7 +9,7 @@ import sys
 import typer
 
 from inpaint import __version__
-from inpaint.cli import convert, export, train
+from inpaint.cli import bench, convert, export, run, train
 from inpaint.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app = typer.Typer(
 app.add_typer(train.app, name="train")
 app.add_typer(convert.app, name="convert")
 app.command("export")(export.export)
+app.command("run")(run.run)
+app.command("bench")(bench.bench)
 
 _DEBUG = {"on": False}
 
@@ -46,7 +48,7 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and the tests)."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"failed: {type(exc).__name__}: {exc} (run with --debug for a traceback)", err=True)
         return 1
-    return 0
+    # a command may return its exit code (``inpaint run``: 1 when an image failed)
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
 def console() -> None:

@@ -1,0 +1,62 @@
+"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``.
+
+Imports nothing heavy at import time: ``inpaint run --help`` works without torch or onnxruntime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from inpaint.errors import UserError
+
+ENGINE_HELP = "auto (the fastest installed engine that runs the model file) | onnx | torch | trt (reserved)."
+
+
+def run(
+    image: Path = typer.Argument(..., help="An image file or a folder of images (png, jpg, webp, bmp, tiff; 8/16-bit; grey, RGB, RGBA)."),
+    mask: Path = typer.Argument(..., help="A mask file (used for every image) or a folder of masks matched by file stem; white / non-zero = remove."),
+    output: str = typer.Option(..., "-o", "--output", help="Output file, or folder (existing, ending in '/', or without an extension)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx from 'inpaint export' or a .safetensors checkpoint (default: the bundled model)."),
+    engine: str = typer.Option("auto", "--engine", "-e", help=ENGINE_HELP),
+    batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images run together, up to this many."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda."),
+    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images whose output exists (resume a stopped run)."),
+) -> int:
+    """Remove the masked regions of one image or a folder of images.
+
+    A missing or broken file is reported and skipped; the exit code is 1 when any image failed.
+    Outputs are written atomically: an existing file is never left half-written.
+    """
+    from inpaint.runtime.backends import load_runner
+    from inpaint.runtime.jobs import plan_jobs
+    from inpaint.runtime.model_files import resolve_model
+    from inpaint.runtime.sources import ImageFiles
+
+    if batch < 1:
+        raise UserError(f"--batch {batch}: must be 1 or more")
+    # cheap checks first: the inputs, then the model
+    jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing)
+    source = ImageFiles(jobs, missing)
+    runner = load_runner(resolve_model(model, engine), engine, device)
+    with runner:
+        report = _run_with_progress(runner, source, batch)
+    typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
+    for name, reason in report.failed:
+        typer.echo(f"failed: {name}: {reason}", err=True)
+    return 1 if report.failed else 0
+
+
+def _run_with_progress(runner, source, batch: int):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from inpaint.runtime.pipeline import run_pipeline
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("inpainting", total=len(source))
+        return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task))

@@ -1,0 +1,121 @@
+"""ONNX Runtime backend: runs a ``.onnx`` file written by ``inpaint export`` (no torch, no onnx package).
+
+Loader (a lazy noun, Polygraphy style) and runner:
+
+    runner = OnnxRunner(SessionFromOnnx("madf.onnx", device="auto"))
+    with runner:
+        out = runner.infer(image, mask)     # see inpaint.runtime.backends.base
+
+Providers: CUDA when ``onnxruntime.get_available_providers()`` has it (onnxruntime-gpu installed), then CPU.
+Graphs exported with ``--ops plugin`` hold ``inpaint``-domain nodes; their session gets the
+onnxruntime-extensions kernels from :func:`inpaint.ops.ort_custom_ops.custom_op_session_options`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inpaint._lazy import require
+from inpaint.errors import UserError
+from inpaint.export import contract as C
+from inpaint.ops.ort_custom_ops import custom_op_session_options, graph_custom_ops
+from inpaint.runtime.backends.base import ModelInfo, Runner
+
+__all__ = ["SessionFromOnnx", "OnnxRunner", "load", "providers_for"]
+
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+def providers_for(device: str) -> list[str]:
+    """ONNX Runtime providers for ``device``: "auto" (CUDA when installed, else CPU), "cpu" or "cuda"."""
+    available = require("onnxruntime").get_available_providers()
+    if device == "cpu":
+        return [CPU]
+    if CUDA in available:
+        return [CUDA, CPU]
+    if device == "cuda":
+        raise UserError(
+            "--device cuda: this onnxruntime has no CUDA provider; install onnxruntime-gpu (instead of onnxruntime) or use --device cpu"
+        )
+    return [CPU]
+
+
+class SessionFromOnnx:
+    """Lazy loader: calling it returns an ``onnxruntime.InferenceSession`` for ``path``.
+
+    device: "auto" | "cpu" | "cuda" (see :func:`providers_for`).
+    """
+
+    def __init__(self, path: str | Path, device: str = "auto"):
+        self.path = Path(path)
+        self.device = device
+
+    def __call__(self):
+        ort = require("onnxruntime")
+        if not self.path.is_file():
+            raise UserError(f"{self.path}: no such ONNX model; pass a .onnx file written by 'inpaint export'")
+        custom = graph_custom_ops(self.path)  # scans the file: needs neither onnx nor torch
+        options = custom_op_session_options(custom) if custom else ort.SessionOptions()
+        try:
+            return ort.InferenceSession(str(self.path), options, providers=providers_for(self.device))
+        except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{self.path}: ONNX Runtime cannot load this model ({first}); export it again with 'inpaint export'") from exc
+
+
+def _model_info(path: Path, meta: dict[str, str]) -> ModelInfo:
+    """ModelInfo from the graph's ``metadata_props`` (keys of :mod:`inpaint.export.contract`)."""
+    if C.KEY_STRIDE not in meta:
+        raise UserError(
+            f"{path}: no '{C.KEY_STRIDE}' metadata, so not a model written by 'inpaint export'; export the checkpoint with it"
+        )
+    if meta.get(C.KEY_MASK, C.MASK_CONVENTION) != C.MASK_CONVENTION:
+        raise UserError(f"{path}: mask convention {meta[C.KEY_MASK]!r}, expected {C.MASK_CONVENTION!r}; export it again")
+    custom = meta.get(C.KEY_CUSTOM_OPS, "")
+    return ModelInfo(
+        family=meta.get(C.KEY_FAMILY, ""),
+        preset=meta.get(C.KEY_PRESET, ""),
+        stride=int(meta[C.KEY_STRIDE]),
+        train_size=int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0),
+        ops=meta.get(C.KEY_OPS, ""),
+        custom_ops=frozenset(op for op in custom.split(",") if op),
+        version=meta.get(C.KEY_VERSION, ""),
+    )
+
+
+class OnnxRunner(Runner):
+    """Runs a contract graph (inputs ``image``, ``mask``; output ``inpainted``) in ONNX Runtime."""
+
+    name = "onnx"
+
+    def __init__(self, session_loader: SessionFromOnnx):
+        super().__init__(session_loader.path)
+        self._loader = session_loader
+        self._session = None
+
+    def activate_impl(self) -> None:
+        session = self._loader()
+        names = {i.name for i in session.get_inputs()}
+        outputs = [o.name for o in session.get_outputs()]
+        if names != {C.INPUT_IMAGE, C.INPUT_MASK} or C.OUTPUT not in outputs:
+            raise UserError(
+                f"{self.path}: inputs {sorted(names)} / outputs {outputs} are not the inpaint graph contract "
+                f"({C.INPUT_IMAGE}, {C.INPUT_MASK} -> {C.OUTPUT}); export the model with 'inpaint export'"
+            )
+        self.metadata = _model_info(self.path, dict(session.get_modelmeta().custom_metadata_map))
+        self.device = session.get_providers()[0]
+        self._session = session
+
+    def infer_impl(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        (out,) = self._session.run([C.OUTPUT], {C.INPUT_IMAGE: image, C.INPUT_MASK: mask})
+        return out
+
+    def deactivate_impl(self) -> None:
+        self._session = None
+
+
+def load(path: str | Path, device: str = "auto") -> OnnxRunner:
+    """The engine table's entry point: an (inactive) runner for ``path``."""
+    return OnnxRunner(SessionFromOnnx(path, device))
