@@ -9,7 +9,7 @@ import sys
 import typer
 
 from inpaint import __version__
-from inpaint.cli import bench, convert, export, run, train
+from inpaint.cli import bench, convert, doctor, eval, export, run, train
 from inpaint.errors import UserError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app.add_typer(convert.app, name="convert")
 app.command("export")(export.export)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
+app.command("eval")(eval.eval_command)
+app.command("doctor")(doctor.doctor)
 
 _DEBUG = {"on": False}
 

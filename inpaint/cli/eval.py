@@ -1,0 +1,54 @@
+"""``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from inpaint.errors import UserError
+
+
+def eval_command(
+    model: Optional[Path] = typer.Argument(None, help="An .onnx or .safetensors model (default: the bundled model)."),
+    images: Path = typer.Option(..., help="Folder of photos (ground truth)."),
+    masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole)."),
+    generate_masks: bool = typer.Option(False, "--generate-masks", help="First write free-form masks, one per hole-ratio bin and photo, into --masks."),
+    engine: str = typer.Option("auto", help="auto, onnx or torch."),
+    baselines: str = typer.Option("telea,ns", help="Comma-separated OpenCV baselines (telea, ns); empty for none."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write every number as JSON here."),
+    sheet: Optional[Path] = typer.Option(Path("eval_sheet.png"), help="Contact sheet of the first cases (input, mask, baselines, model, photo)."),
+    seed: int = typer.Option(0, help="Seed of --generate-masks."),
+) -> None:
+    """PSNR / SSIM of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from inpaint.runtime import Inpainter
+    from inpaint.runtime.evaluate import evaluate, find_cases, load_cases, make_masks
+
+    if generate_masks:
+        if masks.exists() and any(masks.iterdir()):
+            raise UserError(f"--masks {masks} is not empty; --generate-masks writes into a new or empty folder")
+        make_masks(images, masks, seed=seed)
+    elif not masks.is_dir():
+        raise UserError(f"--masks {masks}: no such folder; make one with --generate-masks")
+    cases = load_cases(find_cases(images, masks))
+    names = [b for b in baselines.split(",") if b]
+    with Inpainter.load(model, engine=engine) as painter, Progress(transient=True) as bar:
+        task = bar.add_task("eval", total=len(cases))
+        report = evaluate(cases, painter.inpaint, names, model_name=painter.info.preset or "model", sheet=sheet, on_case=lambda: bar.advance(task))
+    summary = report.summary()
+    table = Table(title=f"{len(cases)} cases, whole-image PSNR (dB) / SSIM")
+    table.add_column("hole ratio")
+    for m in report.methods:
+        table.add_column(m, justify="right")
+    for group, scores in summary.items():
+        table.add_row(f"{group} (n={scores[report.methods[0]]['n']})", *(f"{scores[m]['psnr']:.2f} / {scores[m]['ssim']:.4f}" for m in report.methods))
+    Console().print(table)
+    if json_path:
+        json_path.write_text(report.to_json())
+    if sheet is not None:
+        typer.echo(f"contact sheet: {sheet}")

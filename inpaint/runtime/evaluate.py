@@ -1,0 +1,171 @@
+"""``inpaint eval``: PSNR and SSIM of a model beside OpenCV's Telea and Navier-Stokes inpainting.
+
+Cases are (photo, mask) pairs. Metrics are over the whole composited image in [0, 1] (known pixels equal
+the photo's for every method), averaged over cases, overall and per hole-ratio bin as the papers' tables
+(0.01-0.1, 0.1-0.2, ..., 0.5-0.6; the partial-convolution paper's irregular-mask bins). No torch needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inpaint.errors import UserError
+from inpaint.metrics import psnr, ssim
+from inpaint.runtime.io import read_image, read_mask, write_image
+from inpaint.runtime.jobs import list_images
+
+#: hole-ratio bins (lower bound exclusive, upper inclusive), as the papers report them
+BINS: tuple[tuple[float, float], ...] = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
+#: neighbourhood radius of cv2.inpaint for the baselines (OpenCV's documented example value)
+BASELINE_RADIUS = 3
+BASELINES: dict[str, int] = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+
+
+def bin_of(ratio: float) -> str | None:
+    for lo, hi in BINS:
+        if lo < ratio <= hi:
+            return f"({lo:g},{hi:g}]"
+    return None
+
+
+@dataclass
+class Case:
+    """One evaluation case: photo (H, W, 3) uint8 RGB and hole (H, W) bool, True = hole."""
+
+    name: str
+    rgb: np.ndarray
+    hole: np.ndarray
+
+    @property
+    def ratio(self) -> float:
+        return float(self.hole.mean())
+
+
+def find_cases(images: Path, masks: Path) -> list[tuple[Path, Path]]:
+    """Pair photos with masks: mask ``<stem>.*`` or ``<stem>__<anything>.*`` belongs to photo ``<stem>.*``
+    (several masks per photo are allowed). Photos without masks are skipped; no pair at all is a UserError."""
+    if not images.is_dir() or not masks.is_dir():
+        raise UserError(f"--images {images} and --masks {masks} must both be folders")
+    photos = {p.stem: p for p in list_images(images)}
+    pairs = []
+    for m in list_images(masks):
+        stem = m.stem.split("__")[0]
+        if stem in photos:
+            pairs.append((photos[stem], m))
+    if not pairs:
+        raise UserError(f"{masks}: no mask named after a photo of {images} (<stem>.png or <stem>__<k>.png)")
+    return pairs
+
+
+def load_cases(pairs: Iterable[tuple[Path, Path]]) -> list[Case]:
+    cases = []
+    for photo, mask in pairs:
+        pic = read_image(photo)
+        rgb = pic.rgb if pic.rgb.dtype == np.uint8 else np.round(pic.rgb / 257.0).astype(np.uint8)
+        cases.append(Case(f"{photo.stem}/{mask.stem}", rgb, read_mask(mask, rgb.shape[:2])))
+    return cases
+
+
+def baseline(name: str, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """OpenCV inpainting (``telea`` or ``ns``) of a uint8 RGB picture; known pixels untouched."""
+    bgr = cv2.inpaint(np.ascontiguousarray(rgb[..., ::-1]), hole.astype(np.uint8) * 255, BASELINE_RADIUS, BASELINES[name])
+    return bgr[..., ::-1]
+
+
+@dataclass
+class Report:
+    methods: list[str]
+    #: per case: name, ratio, bin, {method: (psnr, ssim)}
+    rows: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        """{group: {method: {"psnr", "ssim", "n"}}} for "overall" and every non-empty bin."""
+        groups: dict[str, list[dict]] = {"overall": self.rows}
+        for lo, hi in BINS:
+            key = f"({lo:g},{hi:g}]"
+            groups[key] = [r for r in self.rows if r["bin"] == key]
+        out = {}
+        for key, rows in groups.items():
+            if rows:
+                out[key] = {m: {"psnr": float(np.mean([r["scores"][m][0] for r in rows])), "ssim": float(np.mean([r["scores"][m][1] for r in rows])), "n": len(rows)} for m in self.methods}
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps({"methods": self.methods, "summary": self.summary(), "cases": self.rows}, indent=2)
+
+
+def evaluate(
+    cases: Sequence[Case],
+    model: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+    baselines: Sequence[str] = ("telea", "ns"),
+    model_name: str = "model",
+    sheet: Path | None = None,
+    sheet_rows: int = 6,
+    on_case: Callable[[], None] | None = None,
+) -> Report:
+    """Score ``model`` (rgb uint8, hole bool -> rgb uint8) and the baselines on every case."""
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise UserError(f"--baselines {','.join(unknown)}: known baselines are {', '.join(BASELINES)}")
+    methods = list(baselines) + ([model_name] if model is not None else [])
+    report = Report(methods)
+    tiles = []
+    for case in cases:
+        outputs = {b: baseline(b, case.rgb, case.hole) for b in baselines}
+        if model is not None:
+            outputs[model_name] = model(case.rgb, case.hole)
+        truth = case.rgb / 255.0
+        scores = {m: (psnr(o / 255.0, truth), ssim(o / 255.0, truth)) for m, o in outputs.items()}
+        report.rows.append({"case": case.name, "ratio": case.ratio, "bin": bin_of(case.ratio), "scores": scores})
+        if sheet is not None and len(tiles) < sheet_rows:
+            tiles.append(_sheet_row(case, outputs))
+        if on_case:
+            on_case()
+    if sheet is not None and tiles:
+        write_image(sheet, np.concatenate(tiles, 0))
+    return report
+
+
+def _sheet_row(case: Case, outputs: dict[str, np.ndarray], height: int = 192) -> np.ndarray:
+    """input with the hole greyed | mask | each method | photo, scaled to ``height``, labelled."""
+    masked = case.rgb.copy()
+    masked[case.hole] = 128
+    mask = np.repeat((case.hole * 255).astype(np.uint8)[..., None], 3, 2)
+    panels = [("input", masked), ("mask", mask), *outputs.items(), ("photo", case.rgb)]
+    w = max(1, round(case.rgb.shape[1] * height / case.rgb.shape[0]))
+    row = []
+    for label, img in panels:
+        tile = cv2.resize(np.ascontiguousarray(img), (w, height), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 0), 1, cv2.LINE_AA)
+        row.append(tile)
+    return np.concatenate(row, 1)
+
+
+def make_masks(images: Path, out: Path, per_bin: int = 1, seed: int = 0) -> list[Path]:
+    """Write free-form masks (strokes and boxes, as the training masks) for every photo of ``images`` into
+    ``out``, ``per_bin`` in each of the six bins, named ``<stem>__b<k>_<j>.png``; deterministic for ``seed``."""
+    from inpaint.trainer.data.masks import FreeFormMasks
+
+    written = []
+    out.mkdir(parents=True, exist_ok=True)
+    for i, photo in enumerate(list_images(images)):
+        h, w = read_image(photo).rgb.shape[:2]
+        side = min(h, w)
+        for k, (lo, hi) in enumerate(BINS):
+            gen = FreeFormMasks(side, hole_range=(lo + 0.005, hi - 0.005))
+            for j in range(per_bin):
+                rng = np.random.default_rng([seed, i, k, j])
+                for _ in range(20):  # resizing the square mask to the photo can move the ratio out of its bin
+                    hole = cv2.resize(gen(rng), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+                    if lo < hole.mean() <= hi:
+                        break
+                path = out / f"{photo.stem}__b{k + 1}_{j}.png"
+                write_image(path, (hole * 255).astype(np.uint8)[..., None].repeat(3, 2))
+                written.append(path)
+    return written
