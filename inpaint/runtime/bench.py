@@ -3,13 +3,19 @@
     result = bench_subprocess("madf.onnx", "onnx", size=512, batch=1)    # -> BenchResult
 
 A fresh Python process per engine keeps engines from polluting each other's memory figures and
-caches. Inside it (:func:`measure`): import the engine's package, note the peak resident set size
-(``ru_maxrss``), load the model, note it again, run ``warmup`` untimed batches, then ``iterations``
+caches. Inside it (:func:`measure`): import the engine's package, read the resident set size (RSS),
+load the model, read it again, reset the peak, run ``warmup`` untimed batches, then ``iterations``
 timed ``runner.infer`` calls (model time only: the inputs are already padded float32 arrays).
 
-    load_mb  = peak RSS after loading - peak RSS before loading     (weights, session, graph optimisation)
-    infer_mb = peak RSS at the end    - peak RSS after loading      (working memory of inference above that)
+    load_mb  = RSS after loading - RSS before loading        (weights, session, graph optimisation)
+    infer_mb = peak RSS while inferring - RSS after loading  (working memory of inference above that)
     cuda_mb  = torch.cuda.max_memory_allocated, torch engine on CUDA only
+
+On Linux the figures come from ``/proc/self/status`` (VmRSS, VmHWM) and the peak is reset by writing
+5 to ``/proc/self/clear_refs``. ``ru_maxrss`` is not used there: Linux keeps it across ``execve``, so a
+child started by a big parent (one that has just exported the model) inherits the parent's peak and
+would report nothing. Elsewhere ``ru_maxrss`` is the fallback (both peaks, so infer_mb is then the
+growth of the peak over the loading peak, a lower bound).
 
 The input: a random image (seed 0) with a centred square hole of half the side (a quarter of the
 area); MADF's cost does not depend on the mask's content. The size is rounded up to the stride.
@@ -55,10 +61,44 @@ class BenchResult:
     times_ms: list[float] = field(default_factory=list)
 
 
+def _proc_status_mb(field_name: str) -> float | None:
+    """A memory line of /proc/self/status (VmRSS, VmHWM) in MB, or None where there is none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) / 1024  # the kernel reports kB
+    except OSError:
+        pass
+    return None
+
+
 def _maxrss_mb() -> float:
-    """Peak resident set size of this process so far, MB (Linux reports KiB, macOS bytes)."""
+    """Peak RSS from getrusage, MB (Linux reports KiB, macOS bytes); carried across execve on Linux."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def _rss_mb() -> float:
+    """Current RSS (Linux), else the peak so far."""
+    now = _proc_status_mb("VmRSS")
+    return _maxrss_mb() if now is None else now
+
+
+def _peak_mb() -> float:
+    """Peak RSS since the process started or since :func:`_reset_peak` (Linux), else ru_maxrss."""
+    peak = _proc_status_mb("VmHWM")
+    return _maxrss_mb() if peak is None else peak
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0: ``echo 5 > /proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def bench_inputs(size: int, stride: int, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -83,9 +123,10 @@ def measure(model: str | Path, engine: str, size: int, batch: int = 1, warmup: i
     engine_package = {"onnx": "onnxruntime", "torch": "torch"}.get(runner.name)
     if engine_package:
         importlib.import_module(engine_package)
-    before = _maxrss_mb()
+    before = _rss_mb()
     with runner:
-        loaded = _maxrss_mb()
+        loaded = _rss_mb()
+        loaded_peak = loaded if _reset_peak() else _peak_mb()
         image, mask = bench_inputs(size, runner.stride, batch)
         torch_cuda = runner.name == "torch" and runner.device.startswith("cuda")
         if torch_cuda:
@@ -100,12 +141,12 @@ def measure(model: str | Path, engine: str, size: int, batch: int = 1, warmup: i
             runner.infer(image, mask)  # returns numpy: a CUDA backend has synchronised
             times.append((time.perf_counter() - t) * 1000)
         cuda_mb = torch.cuda.max_memory_allocated() / (1 << 20) if torch_cuda else None
-        end = _maxrss_mb()
+        infer_peak = _peak_mb()
         median = statistics.median(times)
         return BenchResult(
             engine=runner.name, model=str(model), device=runner.device, height=image.shape[2], width=image.shape[3],
             batch=batch, warmup=warmup, iterations=iterations, latency_ms=median,
-            images_per_s=batch * 1000 / median, load_mb=loaded - before, infer_mb=end - loaded,
+            images_per_s=batch * 1000 / median, load_mb=loaded - before, infer_mb=max(0.0, infer_peak - loaded_peak),
             cuda_mb=cuda_mb, times_ms=times,
         )
 
