@@ -23,12 +23,14 @@ NO_DEFAULT = (
 )
 
 
-def default_model(engine: str = "auto", assets: Path = ASSETS) -> Path:
+def default_model(engine: str = "auto", assets: Path | None = None) -> Path:
     """Path of the bundled default model for ``engine``.
 
     engine "torch": ``default.safetensors``; any other engine ("auto", "onnx", "trt"): ``default.onnx``,
-    and for "auto" the checkpoint when only it is installed. Raises UserError when the file is absent.
+    and for "auto" the checkpoint when only it is installed. assets: the folder [default: :data:`ASSETS`].
+    Raises UserError when the file is absent.
     """
+    assets = ASSETS if assets is None else assets
     names = {"torch": [DEFAULT_CHECKPOINT], "auto": [DEFAULT_ONNX, DEFAULT_CHECKPOINT]}.get(engine, [DEFAULT_ONNX])
     for name in names:
         path = assets / name

@@ -109,6 +109,14 @@ def test_rgba_keeps_alpha_and_16_bit_stays_16_bit(tmp_path, model_files):
     assert out_deep.dtype == np.uint16 and np.array_equal(out_deep[~hole], deep[~hole])
 
 
+def test_no_model_and_no_bundled_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("inpaint.runtime.model_files.ASSETS", tmp_path / "no-assets")
+    _write_rgb(tmp_path / "img.png")
+    _write_mask(tmp_path / "mask.png")
+    assert main(["run", str(tmp_path / "img.png"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png")]) == 2
+    assert "no bundled default model in this install; pass --model PATH" in capsys.readouterr().err
+
+
 def test_torch_engine_on_a_checkpoint(tmp_path, model_files):
     _write_rgb(tmp_path / "img.png")
     _write_mask(tmp_path / "mask.png")
