@@ -23,6 +23,7 @@ from inpaint.ops.dynamic_conv.contract import DOMAIN  # "inpaint", shared by eve
 #: op type in the "inpaint" domain -> module whose ``register()`` defines its ONNX Runtime kernel
 OPS: dict[str, str] = {
     "MaskAwareDynamicConv": "inpaint.ops.dynamic_conv.ort",
+    "MaskedAttentionAggregate": "inpaint.ops.attention_aggregate.ort",
 }
 
 

@@ -1,0 +1,42 @@
+"""MaskedAttentionAggregate: FAR's prior-attention aggregation (Cao, Dong, Fu, ECCV 2022, Sec. 3.2, "Prior Attentions").
+
+Every token's (2 r_h) x (2 r_w) feature patch is pasted back at each query token's place, weighted by the
+token-attention scores (the MAE's averaged attention), and overlapping pastes are averaged. Two exact forms:
+
+- :func:`masked_attention_aggregate_reference` (``reference.py``): unfold + grouped transposed convolution,
+  as the authors' ``GroupConvAttention`` computes it; the ground truth.
+- :func:`masked_attention_aggregate_matmul` (``matmul.py``): block grid, one batched matmul with four shifted
+  block grids, overlap-add; no unfold and no data-dependent convolution weights. The form the models run.
+
+:func:`masked_attention_aggregate` (``op.py``) is the dispatcher the models call. ``contract.py`` holds the
+ONNX contract (domain, op type, attributes, shapes) without importing torch.
+"""
+
+from inpaint.ops.attention_aggregate.contract import DOMAIN, FAR_TOKEN_GRID, OP_TYPE, grid_side, resolve_rate
+
+_TORCH_FORMS = {
+    "masked_attention_aggregate": "inpaint.ops.attention_aggregate.op",
+    "masked_attention_aggregate_matmul": "inpaint.ops.attention_aggregate.matmul",
+    "masked_attention_aggregate_reference": "inpaint.ops.attention_aggregate.reference",
+}
+
+
+def __getattr__(name: str):
+    """The torch forms import torch; load them on first use so the runtime can read the contract alone."""
+    if name in _TORCH_FORMS:
+        import importlib
+
+        return getattr(importlib.import_module(_TORCH_FORMS[name]), name)
+    raise AttributeError(name)
+
+
+__all__ = [
+    "DOMAIN",
+    "FAR_TOKEN_GRID",
+    "OP_TYPE",
+    "grid_side",
+    "masked_attention_aggregate",
+    "masked_attention_aggregate_matmul",
+    "masked_attention_aggregate_reference",
+    "resolve_rate",
+]
