@@ -155,3 +155,25 @@ register(
         _opt("vgg_weights", Optional[Path], None, "VGG16 ImageNet weights, torchvision layout (.pth read weights-only, .safetensors, Keras .h5)."),
     ],
 )
+
+
+def _mae_task(cfg):
+    from inpaint.models import build_model
+    from inpaint.trainer.mae import MAETask
+
+    model = build_model(cfg.preset)
+    if getattr(model, "config", {}).get("family") != "mae":
+        raise UserError(f"--preset {cfg.preset} is not an MAE preset; use mae, mae-s or mae-t")
+    warmup = cfg.task_args.get("warmup_steps")
+    if warmup is not None and warmup < 0:
+        raise UserError(f"--warmup-steps must be 0 or more, got {warmup}")
+    return MAETask(model, total_steps=cfg.steps, warmup_steps=warmup, lr=cfg.lr, batch=cfg.batch, seed=cfg.seed)
+
+
+register(
+    "mae",
+    _mae_task,
+    "Pre-train FAR's MAE: mixed masking (hole patches first, random up to 75%), MSE on removed patches, AdamW + cosine. Crops are resized to the MAE's 256x256.",
+    "mae-s",
+    [_opt("warmup_steps", Optional[int], None, "Linear warm-up steps before the cosine decay (default: 5% of --steps, the authors' 10 of 200 epochs).")],
+)
