@@ -53,7 +53,10 @@ def custom_op_session_options(model_domains: set[str] | None = None):
     if not wanted:
         return options
     ext = require("onnxruntime_extensions")
-    for op_type in sorted(wanted):
+    # every kernel of OPS is defined before the library is first loaded, not only the wanted ones: a Python op
+    # defined after the library went into some session options makes the interpreter crash at exit
+    # (segmentation fault, onnxruntime-extensions 0.15.2, seen here with two ops)
+    for op_type in sorted(OPS):
         importlib.import_module(OPS[op_type]).register()
     # the library picks up the Python ops defined so far, so this comes after every register()
     options.register_custom_ops_library(ext.get_library_path())

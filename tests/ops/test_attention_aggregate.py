@@ -207,8 +207,10 @@ def test_dynamic_export_runs_in_onnxruntime(tmp_path, ort_modules, custom_nodes)
         assert np.abs(y - expected.numpy()).max() < 1e-5
 
 
-def test_kernel_runs_without_torch(tmp_path):
-    """The runtime path (graph scan, session options, NumPy kernel) works with torch made unimportable."""
+def test_kernel_runs_without_torch_and_the_process_exits_cleanly(tmp_path):
+    """The runtime path (graph scan, session options, NumPy kernel) works with torch made unimportable; a session
+    for this op, then one for every op, then a clean exit (an op defined after the library was loaded crashed
+    the interpreter at exit)."""
     pytest.importorskip("onnxruntime_extensions")
     path = _one_node_model(tmp_path / "aa.onnx", 4, [2, 1])
     x, scores = _case(2, 1, c=4, n=1)
@@ -223,9 +225,11 @@ d = np.load({str(tmp_path / 'io.npz')!r})
 sess = onnxruntime.InferenceSession({str(path)!r}, oco.custom_op_session_options(ops), providers=['CPUExecutionProvider'])
 err = float(np.abs(sess.run(None, {{'x': d['x'], 'scores': d['s']}})[0] - d['ref']).max())
 assert err < 1e-5, err
+onnxruntime.InferenceSession({str(path)!r}, oco.custom_op_session_options(), providers=['CPUExecutionProvider'])
+assert 'torch' not in [n.split('.')[0] for n, mod in sys.modules.items() if mod is not None]
 print('ok', err)
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.stdout.startswith("ok"), proc.stderr
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("ok")
