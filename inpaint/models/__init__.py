@@ -7,6 +7,7 @@
 
 from inpaint.models import madf as _madf  # noqa: F401  (registers the MADF presets)
 from inpaint.models import mae as _mae  # noqa: F401  (registers the MAE presets)
+from inpaint.models import far as _far  # noqa: F401  (registers the FAR presets)
 from inpaint.models.base import InpaintModel
 from inpaint.models.registry import build_model, list_models, model_from_config
 
