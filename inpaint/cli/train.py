@@ -177,3 +177,51 @@ register(
     "mae-s",
     [_opt("warmup_steps", Optional[int], None, "Linear warm-up steps before the cosine decay (default: 5% of --steps, the authors' 10 of 200 epochs).")],
 )
+
+
+def _far_task(cfg):
+    import logging
+
+    from inpaint.models import build_model
+    from inpaint.trainer.far import FARTask, load_mae
+
+    try:
+        model = build_model(cfg.preset, train_size=cfg.size)
+    except TypeError as exc:  # a family without train_size (mae) is not FAR either
+        if "train_size" not in str(exc):
+            raise
+        model = None
+    if getattr(model, "config", {}).get("family") != "far":
+        raise UserError(f"--preset {cfg.preset} is not a FAR preset; use far, far-s or far-t")
+    if cfg.size % model.stride:
+        raise UserError(f"--size {cfg.size}: must be a multiple of {model.stride} for {cfg.preset}")
+    lr_d = cfg.task_args.get("lr_d")
+    for flag, value in (("--lr", cfg.lr), ("--lr-d", lr_d)):
+        if value is not None and value <= 0:
+            raise UserError(f"{flag} must be positive, got {value}")
+    mae = cfg.task_args.get("mae")
+    if not mae:
+        raise UserError(f"--mae is required: an MAE checkpoint of this package for {cfg.preset} (train one with 'inpaint train mae --preset {model.mae.config['preset']}')")
+    load_mae(model, mae)
+    hrf = None
+    if cfg.task_args.get("seg_weights"):
+        from inpaint.trainer.losses.far import HRFPerceptualLoss
+
+        hrf = HRFPerceptualLoss.from_weights(cfg.task_args["seg_weights"])
+    else:
+        logging.getLogger("inpaint.trainer").warning("no --seg-weights: training FAR without the HRF perceptual loss (L1, adversarial and feature matching only)")
+    return FARTask(model, hrf, **({"lr": cfg.lr} if cfg.lr else {}), **({"lr_d": lr_d} if lr_d else {}))
+
+
+register(
+    "far",
+    _far_task,
+    "Train FAR's ACR with a frozen MAE (--mae): known-pixel L1 10, non-saturating adversarial 10 with a PatchGAN and R1 0.001, "
+    "feature matching 100, HRF perceptual 30 with --seg-weights; Adam G 1e-3, D 1e-4. Sizes: multiples of 128.",
+    "far-s",
+    [
+        _opt("mae", Optional[Path], None, "MAE checkpoint of this package (from 'inpaint train mae') matching the preset: far <- mae, far-s <- mae-s, far-t <- mae-t. Required."),
+        _opt("seg_weights", Optional[Path], None, "ADE20K resnet50dilated encoder weights for the HRF perceptual loss (encoder_epoch_20.pth, read weights-only, or .safetensors); without it: no HRF loss."),
+        _opt("lr_d", Optional[float], None, "Discriminator learning rate (default 1e-4)."),
+    ],
+)
