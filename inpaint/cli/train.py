@@ -8,6 +8,7 @@ Adding a network = a task builder and one :func:`register` call.
 from __future__ import annotations
 
 import inspect
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -111,7 +112,8 @@ def register(name: str, build_task: Callable, help: str, default_preset: str, ex
         except TrainingInterrupted as exc:
             raise UserError(str(exc)) from None
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items())
-        typer.echo(f"done: {shown}; checkpoints in {cfg.out}")
+        if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+            typer.echo(f"done: {shown}; checkpoints in {cfg.out}")
 
     params = [
         _opt("preset", str, default_preset, "Model preset (see README)."),
