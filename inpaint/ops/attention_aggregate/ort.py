@@ -8,14 +8,14 @@ onnxruntime-extensions 0.15.2 reads only int64, float and string attributes; a d
 ``ints`` fails at session creation ("Attribute name and type don't match", checked here). The node's
 ``rate`` (ints [r_h, r_w]) is therefore not declared: the kernel takes the rate from the input shapes,
 which determine it (H = g * r_h, W = g * r_w, L = g * g; ``contract.py``). A second definition of the same op
-makes every later session fail ("Conflicting with a registered kernel"), hence the registry check below.
+makes every later session fail (see :mod:`inpaint.ops.ort_kernel`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from inpaint._lazy import require
+from inpaint.ops import ort_kernel
 from inpaint.ops.attention_aggregate.contract import DOMAIN, OP_TYPE
 from inpaint.ops.attention_aggregate.numpy_impl import masked_attention_aggregate_numpy
 
@@ -29,9 +29,8 @@ def _kernel(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def is_registered() -> bool:
-    """True when this process already holds a Python op named ``inpaint::MaskedAttentionAggregate``."""
-    ext = require("onnxruntime_extensions")
-    return any(getattr(op, "op_type", None) == QUALIFIED_OP_TYPE for op in getattr(ext.Opdef, "_odlist", {}).values())
+    """True when this process already holds the Python op ``inpaint::MaskedAttentionAggregate``."""
+    return ort_kernel.is_registered(QUALIFIED_OP_TYPE)
 
 
 def register() -> None:
@@ -40,12 +39,4 @@ def register() -> None:
     Raises:
         MissingDependencyError: onnxruntime-extensions is not installed (extra ``plugins``).
     """
-    ext = require("onnxruntime_extensions")
-    if is_registered():
-        return
-    dt = ext.PyCustomOpDef
-    ext.onnx_op(
-        op_type=QUALIFIED_OP_TYPE,
-        inputs=[dt.dt_float, dt.dt_float],  # x, scores
-        outputs=[dt.dt_float],  # y
-    )(_kernel)
+    ort_kernel.define_kernel(QUALIFIED_OP_TYPE, _kernel, 2)

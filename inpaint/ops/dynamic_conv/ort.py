@@ -9,14 +9,14 @@ onnxruntime-extensions 0.15.2 facts this relies on (read in its ``_ocos.py`` and
 ``op_type="domain::Name"`` puts the op in that domain (default ``ai.onnx.contrib``); the node's
 attributes reach the function as keyword arguments, cast by the declared ``attrs`` types, and a node
 lacking a declared attribute fails at session creation; a second definition of the same op makes every
-later session fail ("Conflicting with a registered kernel"), hence the registry check below.
+later session fail (see :mod:`inpaint.ops.ort_kernel`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from inpaint._lazy import require
+from inpaint.ops import ort_kernel
 from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE
 from inpaint.ops.dynamic_conv.numpy_impl import dynamic_conv_numpy
 
@@ -33,9 +33,8 @@ def _kernel(e: np.ndarray, m: np.ndarray, weight: np.ndarray, bias: np.ndarray, 
 
 
 def is_registered() -> bool:
-    """True when this process already holds a Python op named ``inpaint::MaskAwareDynamicConv``."""
-    ext = require("onnxruntime_extensions")
-    return any(getattr(op, "op_type", None) == QUALIFIED_OP_TYPE for op in getattr(ext.Opdef, "_odlist", {}).values())
+    """True when this process already holds the Python op ``inpaint::MaskAwareDynamicConv``."""
+    return ort_kernel.is_registered(QUALIFIED_OP_TYPE)
 
 
 def register() -> None:
@@ -44,13 +43,4 @@ def register() -> None:
     Raises:
         MissingDependencyError: onnxruntime-extensions is not installed (extra ``plugins``).
     """
-    ext = require("onnxruntime_extensions")
-    if is_registered():
-        return
-    dt = ext.PyCustomOpDef
-    ext.onnx_op(
-        op_type=QUALIFIED_OP_TYPE,
-        inputs=[dt.dt_float] * 4,  # e, m, weight, bias
-        outputs=[dt.dt_float],  # y
-        attrs={name: dt.dt_int64 for name in ATTRIBUTES},
-    )(_kernel)
+    ort_kernel.define_kernel(QUALIFIED_OP_TYPE, _kernel, 4, ATTRIBUTES)
