@@ -39,6 +39,7 @@ from typing import Callable
 import torch
 
 from inpaint.errors import CheckpointError
+from inpaint.models.remap import strict_remap
 
 _RULES: list[tuple[str, Callable[..., str]]] = [
     (r"G\.conv1\.(.*)", lambda p: f"stem.{p}"),
@@ -112,24 +113,8 @@ def convert_acr_state_dict(state: dict[str, torch.Tensor], net: torch.nn.Module,
 
     Raises CheckpointError naming unexpected, missing or mis-shaped keys.
     """
-    target = net.state_dict()
-    out: dict[str, torch.Tensor] = {}
-    unexpected = []
-    for key, value in state.items():
-        new = rename_acr_key(key)
-        if new is None or new not in target:
-            unexpected.append(key)
-            continue
-        if tuple(value.shape) != tuple(target[new].shape):
-            raise CheckpointError(f"{source}: '{key}' has shape {tuple(value.shape)}, this model expects {tuple(target[new].shape)} for '{new}'")
-        out[new] = value
-    missing = sorted(set(target) - set(out))
-    if unexpected or missing:
-        raise CheckpointError(
-            f"{source}: does not fit the FAR ACR (unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}; "
-            f"missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}); is it the FAR authors' checkpoint for this preset?"
-        )
-    return out
+    items = ((key, rename_acr_key(key), value) for key, value in state.items())
+    return strict_remap(items, net.state_dict(), source, "FAR ACR")
 
 
 def load_authors_checkpoint(path: str | Path, preset: str = "far", mae_path: str | Path | None = None, ema: bool = False, **overrides):

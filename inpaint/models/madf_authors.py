@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from inpaint.errors import CheckpointError
+from inpaint.models.remap import strict_remap
 
 _DROP = (re.compile(r"^extractor\."), re.compile(r"^enc_conv_\d+\.bn\."))
 
@@ -70,27 +71,14 @@ def convert_authors_state_dict(state: dict[str, torch.Tensor], net: torch.nn.Mod
     Raises CheckpointError naming every unexpected, missing or mis-shaped key.
     """
     levels = len(net.encoder)
-    target = net.state_dict()
-    out: dict[str, torch.Tensor] = {}
-    unexpected = []
-    for key, value in state.items():
-        key = re.sub(r"^(module\.)?(model\.)?", "", key)
-        if any(p.match(key) for p in _DROP):
-            continue
-        new = _rename(key, levels)
-        if new is None or new not in target:
-            unexpected.append(key)
-            continue
-        if tuple(value.shape) != tuple(target[new].shape):
-            raise CheckpointError(f"{source}: '{key}' has shape {tuple(value.shape)}, this model expects {tuple(target[new].shape)} for '{new}'")
-        out[new] = value
-    missing = sorted(set(target) - set(out))
-    if unexpected or missing:
-        raise CheckpointError(
-            f"{source}: does not fit MADF (unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}; "
-            f"missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}); is it an authors' MADF checkpoint for this preset?"
-        )
-    return out
+
+    def items():
+        for key, value in state.items():
+            key = re.sub(r"^(module\.)?(model\.)?", "", key)
+            if not any(p.match(key) for p in _DROP):
+                yield key, _rename(key, levels), value
+
+    return strict_remap(items(), net.state_dict(), source, "MADF")
 
 
 def load_authors_checkpoint(path: str | Path, preset: str = "madf", **overrides):

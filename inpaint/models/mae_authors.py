@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from inpaint.errors import CheckpointError
+from inpaint.models.remap import strict_remap
 
 #: their fixed position embeddings: file key -> this package's buffer name
 _FIXED = {"pos_embed": "pos_embed", "decoder_pos_embed": "decoder_pos_embed"}
@@ -66,33 +67,22 @@ def convert_authors_state_dict(state: dict[str, torch.Tensor], net: torch.nn.Mod
 
     Raises CheckpointError naming unexpected, missing or mis-shaped keys, or position embeddings that differ.
     """
-    target = net.state_dict()
-    out: dict[str, torch.Tensor] = {}
-    unexpected = []
-    for key, value in state.items():
-        key = re.sub(r"^module\.", "", key)
-        if key in _FIXED:
-            ours = getattr(net, _FIXED[key])
-            if tuple(value.shape) != tuple(ours.shape):
-                raise CheckpointError(f"{source}: '{key}' has shape {tuple(value.shape)}, this model's is {tuple(ours.shape)}; the file is for another input size or width")
-            err = (value.float() - ours.float().cpu()).abs().max().item()
-            if err > POS_EMBED_TOLERANCE:
-                raise CheckpointError(f"{source}: '{key}' differs from the fixed sin-cos table by {err:.3g}; not a fixed-position-embedding MAE of this layout")
-            continue
-        if key not in target:
-            unexpected.append(key)
-            continue
-        if tuple(value.shape) != tuple(target[key].shape):
-            raise CheckpointError(f"{source}: '{key}' has shape {tuple(value.shape)}, this model expects {tuple(target[key].shape)}; is it for this preset?")
-        out[key] = value
-    missing = sorted(set(target) - set(out))
-    if unexpected or missing:
-        hint = " (their partial-mask fine-tuned MAE, which FAR does not use)" if any(k.startswith(("decoder_patch_embed.", "alpha")) for k in unexpected) else ""
-        raise CheckpointError(
-            f"{source}: does not fit the MAE{hint} (unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}; "
-            f"missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}); is it an authors' MAE checkpoint for this preset?"
-        )
-    return out
+    def items():
+        for key, value in state.items():
+            key = re.sub(r"^module\.", "", key)
+            if key in _FIXED:  # their frozen sin-cos tables: checked here, not loaded (buffers in this package)
+                ours = getattr(net, _FIXED[key])
+                if tuple(value.shape) != tuple(ours.shape):
+                    raise CheckpointError(f"{source}: '{key}' has shape {tuple(value.shape)}, this model's is {tuple(ours.shape)}; the file is for another input size or width")
+                err = (value.float() - ours.float().cpu()).abs().max().item()
+                if err > POS_EMBED_TOLERANCE:
+                    raise CheckpointError(f"{source}: '{key}' differs from the fixed sin-cos table by {err:.3g}; not a fixed-position-embedding MAE of this layout")
+                continue
+            yield key, key, value
+
+    partial = any(re.sub(r"^module\.", "", k).startswith(("decoder_patch_embed.", "alpha")) for k in state)
+    hint = " (their partial-mask fine-tuned MAE, which FAR does not use)" if partial else ""
+    return strict_remap(items(), net.state_dict(), source, "MAE", hint)
 
 
 def load_authors_checkpoint(path: str | Path, preset: str = "mae", **overrides):
