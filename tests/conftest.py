@@ -1,6 +1,7 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 
 
 @pytest.fixture
@@ -16,3 +17,13 @@ def photo_folder(tmp_path):
         cv2.circle(img, tuple(int(v) for v in rng.integers(10, 70, 2)), int(rng.integers(5, 20)), tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
         cv2.imwrite(str(root / f"p{i}.png"), img)
     return root
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core machine OpenMP threads
+    spinning against other processes made each tiny step ~100x slower; restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,14 +12,7 @@ from inpaint.models.mae import patch_masks, patchify, unpatchify
 from inpaint.models.vit import MASK_BIAS, key_mask_bias, sincos_pos_embed_2d
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core machine OpenMP threads
-    spinning against other processes made each tiny step ~100x slower; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,7 @@ from inpaint.errors import CheckpointError
 from inpaint.models.mae_authors import load_authors_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core machine OpenMP threads
-    spinning against other processes made each tiny step ~100x slower; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ARCH = dict(dim=32, depth=2, heads=2, dec_dim=32, dec_depth=2, dec_heads=2)  # = the mae-t preset
 P, G = 16, 16  # patch, tokens per side

@@ -15,14 +15,7 @@ from inpaint.trainer.loop import StepContext, Trainer
 from inpaint.trainer.mae import MAETask, cosine_lr, mixed_patch_mask
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core machine OpenMP threads
-    spinning against other processes made each tiny step ~100x slower; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_mixed_masking_removes_hole_patches_first_then_random_to_75_percent():
