@@ -43,3 +43,18 @@ def available(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def lazy_attributes(package: str, table: dict[str, str]):
+    """A module ``__getattr__`` that imports ``table[name]`` (a module path) on first use of ``name``.
+
+    Used where a package's public names live in modules that import torch or onnxruntime, so that
+    importing the package itself stays cheap and torch-free (PEP 562).
+    """
+
+    def __getattr__(name: str):
+        if name in table:
+            return getattr(importlib.import_module(table[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -11,7 +11,7 @@ engine is used. The names below are imported on first use.
 
 from __future__ import annotations
 
-import importlib
+from inpaint._lazy import lazy_attributes
 
 __all__ = ["Inpainter", "Report", "run_pipeline", "load_runner", "resolve_engine", "ENGINES", "ImageFiles", "FrameSource"]
 
@@ -27,7 +27,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'inpaint.runtime' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)  # torch-importing modules load on first use

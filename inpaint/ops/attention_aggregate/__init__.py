@@ -12,6 +12,7 @@ token-attention scores (the MAE's averaged attention), and overlapping pastes ar
 ONNX contract (domain, op type, attributes, shapes) without importing torch.
 """
 
+from inpaint._lazy import lazy_attributes
 from inpaint.ops.attention_aggregate.contract import DOMAIN, FAR_TOKEN_GRID, OP_TYPE, grid_side, resolve_rate
 
 _TORCH_FORMS = {
@@ -21,13 +22,7 @@ _TORCH_FORMS = {
 }
 
 
-def __getattr__(name: str):
-    """The torch forms import torch; load them on first use so the runtime can read the contract alone."""
-    if name in _TORCH_FORMS:
-        import importlib
-
-        return getattr(importlib.import_module(_TORCH_FORMS[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_attributes(__name__, _TORCH_FORMS)  # torch-importing modules load on first use
 
 
 __all__ = [

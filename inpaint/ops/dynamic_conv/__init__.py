@@ -11,7 +11,7 @@ Two exact forms live here:
 ``contract.py`` holds the ONNX contract (domain, op type, attributes) without importing torch.
 """
 
-
+from inpaint._lazy import lazy_attributes
 from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE, DynamicConvSpec
 
 _TORCH_FORMS = {
@@ -21,13 +21,7 @@ _TORCH_FORMS = {
 }
 
 
-def __getattr__(name: str):
-    """The torch forms import torch; load them on first use so the runtime can read the contract alone."""
-    if name in _TORCH_FORMS:
-        import importlib
-
-        return getattr(importlib.import_module(_TORCH_FORMS[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_attributes(__name__, _TORCH_FORMS)  # torch-importing modules load on first use
 
 
 __all__ = ["DOMAIN", "OP_TYPE", "DynamicConvSpec", "dynamic_conv", "dynamic_conv_windows", "factorize_generator"]
