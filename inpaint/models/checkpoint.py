@@ -32,9 +32,14 @@ def _safetensors():
     return require("safetensors.torch")
 
 
-def save_model(model: torch.nn.Module, path: str | Path, **extra: Any) -> Path:
-    """Write ``model``'s state dict and config to ``path`` atomically. ``extra`` values are stored as strings."""
+def save_model(model: torch.nn.Module, path: str | Path, half: bool = False, **extra: Any) -> Path:
+    """Write ``model``'s state dict and config to ``path`` atomically. ``extra`` values are stored as strings.
+
+    ``half``: store floating-point tensors as float16 (half the size; :func:`load_model` loads them into the
+    float32 model, so round the weights to float16 first when another export must match it exactly)."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     meta = {"format": FORMAT, "config": json.dumps(model.config), "version": __version__}
     meta.update({k: str(v) for k, v in extra.items()})
     with atomic_path(path) as tmp:
