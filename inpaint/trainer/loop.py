@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -215,6 +217,7 @@ class Trainer:
         self.task.model.train()
         last_val: dict[str, float] = {}
         progress = _Progress(cfg.steps, self.step, enabled=self.dist.is_main)
+        previous_term = _sigterm_as_interrupt()
         try:
             with progress:
                 for batch in self._batches(loader):
@@ -245,6 +248,8 @@ class Trainer:
             self._save("last")
             raise TrainingInterrupted(self.step, self.run) from None
         finally:
+            if previous_term is not None:
+                signal.signal(signal.SIGTERM, previous_term)
             if writer:
                 writer.close()
             shutdown(self.dist)
@@ -259,6 +264,18 @@ class Trainer:
             log.warning("tensorboard is not installed; no TensorBoard logs (pip install 'inpaint[train]')")
             return None
         return SummaryWriter(str(self.run / "tb"))
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler preempting the job, ``kill``) ends training like Ctrl-C: checkpoint, then stop.
+    Returns the previous handler, or None off the main thread (where handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 class _Progress:

@@ -93,3 +93,28 @@ def test_ctrl_c_writes_a_checkpoint(photo_folder, tmp_path, monkeypatch):
     with pytest.raises(TrainingInterrupted):
         trainer.fit()
     assert read_metadata(tmp_path / "run" / "last.safetensors")["step"] == "3"
+
+
+def test_sigterm_writes_a_checkpoint(photo_folder, tmp_path, monkeypatch):
+    """A scheduler's SIGTERM (preemption) ends the run like Ctrl-C: a checkpoint first."""
+    import os
+    import signal
+
+    from inpaint.trainer.loop import TrainingInterrupted
+
+    trainer = _trainer(_cfg(photo_folder, tmp_path / "run", steps=50))
+    calls = {"n": 0}
+    step = trainer.task.training_step
+
+    def terminated(batch, ctx):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(batch, ctx)
+
+    monkeypatch.setattr(trainer.task, "training_step", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(TrainingInterrupted):
+        trainer.fit()
+    assert read_metadata(tmp_path / "run" / "last.safetensors")["step"] in {"2", "3"}
+    assert signal.getsignal(signal.SIGTERM) is before
