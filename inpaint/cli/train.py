@@ -8,6 +8,7 @@ Adding a network = a task builder and one :func:`register` call.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from enum import Enum
 from pathlib import Path
@@ -46,6 +47,7 @@ COMMON = [
     _opt("batch", int, 4, "Batch size per process."),
     _opt("steps", Optional[int], None, f"Total optimisation steps, default {DEFAULT_STEPS} (with --resume: extend the run to this many)."),
     _opt("resume", Optional[Path], None, "Continue the run in this folder exactly (weights, optimiser, step, RNG)."),
+    _opt("init", Optional[Path], None, "Start a new run from these weights (a checkpoint of the same preset); optimiser and step start fresh."),
     _opt("lr", Optional[float], None, "Learning rate (default: the paper's)."),
     _opt("seed", int, 0, "Seed of the data pipeline and initialisation."),
     _opt("workers", int, 2, "Data-loader worker processes."),
@@ -98,6 +100,21 @@ def _config(task_name: str, opts: dict):
     return cfg, False
 
 
+def _load_init(model, path: Path) -> None:
+    """Load the weights of checkpoint ``path`` into ``model`` strictly (same architecture required)."""
+    from inpaint.errors import CheckpointError
+    from inpaint.models.checkpoint import load_model
+
+    source = load_model(path)
+
+    def arch(config: dict) -> dict:  # the architecture arguments, as JSON stores them (tuples become lists)
+        return json.loads(json.dumps({k: v for k, v in config["args"].items() if k != "train_size"}))
+
+    if source.config["family"] != model.config["family"] or arch(source.config) != arch(model.config):
+        raise CheckpointError(f"--init {path}: a '{source.config['preset']}' checkpoint does not fit --preset {model.config['preset']} with these options")
+    model.load_state_dict(source.state_dict())
+
+
 def register(name: str, build_task: Callable, help: str, default_preset: str, extra: list[inspect.Parameter]) -> None:
     """Add ``inpaint train <name>``: the COMMON options, ``--preset``, ``--out`` and ``extra``;
     ``build_task(cfg)`` returns a :class:`~inpaint.trainer.task.Task` (task-specific options in ``cfg.task_args``)."""
@@ -107,6 +124,8 @@ def register(name: str, build_task: Callable, help: str, default_preset: str, ex
 
         cfg, resuming = _config(name, opts)
         task = build_task(cfg)
+        if cfg.init and not resuming:
+            _load_init(task.model, Path(cfg.init))
         try:
             summary = Trainer(task, cfg, resume=resuming).fit()
         except TrainingInterrupted as exc:

@@ -32,6 +32,8 @@ class TrainConfig:
     val_count: int = 16
     amp: str = "auto"
     device: str = "auto"
+    #: weights a new run starts from (``--init``); None: random initialisation
+    init: str | None = None
     #: options of one task (``--perceptual``, ``--vgg-weights``, ``--mae`` ...), as given on the command line
     task_args: dict[str, Any] = field(default_factory=dict)
 

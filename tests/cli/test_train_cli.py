@@ -53,3 +53,16 @@ def test_convert_authors_checkpoint(tmp_path, capsys):
     assert not (tmp_path / "x.safetensors").exists()
     torch.save({"model": {"module.model.unknown": torch.zeros(1)}}, tmp_path / "other.pth")
     assert main(["convert", "madf", str(tmp_path / "other.pth"), str(tmp_path / "x.safetensors"), "--preset", "madf-t"]) == 2
+
+
+def test_init_starts_a_new_run_from_weights(tmp_path, photo_folder):
+    base = ["--data", str(photo_folder), "--perceptual", "off", "--preset", "madf-t", "--size", "32", "--batch", "2", "--workers", "0"]
+    assert main(["train", "madf", *base, "--steps", "2", "--out", str(tmp_path / "a")]) == 0
+    # a near-zero learning rate: the new run's weights stay those it started from
+    assert main(["train", "madf", *base, "--steps", "1", "--lr", "1e-12", "--init", str(tmp_path / "a" / "last.safetensors"), "--out", str(tmp_path / "b")]) == 0
+    a, b = load_model(tmp_path / "a" / "last.safetensors"), load_model(tmp_path / "b" / "last.safetensors")
+    for (name, x), y in zip(a.net.named_parameters(), b.net.parameters()):
+        torch.testing.assert_close(x, y, atol=1e-6, rtol=0, msg=name)
+    # another architecture is refused with exit 2
+    other = ["--data", str(photo_folder), "--perceptual", "off", "--preset", "madf-s", "--size", "128", "--workers", "0"]
+    assert main(["train", "madf", *other, "--steps", "1", "--init", str(tmp_path / "a" / "last.safetensors"), "--out", str(tmp_path / "c")]) == 2
