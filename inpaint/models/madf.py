@@ -15,12 +15,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaint.models.base import InpaintModel
+from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from inpaint.models.registry import build_family, register_family, register_preset
 from inpaint.ops.dynamic_conv.op import mask_aware_dynamic_conv
 
-#: ImageNet statistics the authors normalise with (their ``opt.py``).
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+#: the authors normalise with ImageNet statistics (their ``opt.py``)
+MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 #: LeakyReLU slope of every decoder (the authors' code).
 LEAKY_SLOPE = 0.2
 

@@ -53,12 +53,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaint.models.base import InpaintModel
+from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from inpaint.models.registry import build_family, register_family, register_preset
 from inpaint.models.vit import Block, PatchEmbed, init_patch_embed, init_vit_weights, key_mask_bias, sincos_pos_embed_2d
 
-#: ImageNet statistics the authors normalise the MAE input with (``ACR/base/dataset.py``, ``MAE/dataset.py``).
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+#: the authors normalise the MAE input with ImageNet statistics (``ACR/base/dataset.py``, ``MAE/dataset.py``)
+MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 #: std of the mask token's normal initialisation (their ``initialize_weights``)
 MASK_TOKEN_STD = 0.02
 

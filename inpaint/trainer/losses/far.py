@@ -29,9 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: ImageNet statistics the segmentation encoder expects (the authors' ``pcp.py``)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
+
 
 
 @dataclass(frozen=True)

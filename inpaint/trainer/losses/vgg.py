@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from inpaint.errors import CheckpointError, MissingDependencyError
+from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 InputSpace = Literal["imagenet", "caffe"]
 
@@ -40,9 +41,6 @@ VGG16_CONFIG: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256
 BUILT_LAYERS = 17
 #: the three slices whose outputs are the features (pool1, pool2, pool3), as the MADF authors' extractor.
 FEATURE_SLICES = ((0, 5), (5, 10), (10, 17))
-#: ImageNet statistics (torchvision's VGG16 weights and the MADF network's input normalisation).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Keras ``imagenet_utils.preprocess_input(mode="caffe")`` mean, in BGR order, for 0..255 inputs.
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 #: metadata key of a safetensors file written by :func:`save_vgg16_weights`.
