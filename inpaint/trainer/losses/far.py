@@ -32,7 +32,6 @@ from torch import nn
 from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 
-
 @dataclass(frozen=True)
 class FARLossWeights:
     """Weights of ``configs/config_FAR_places2.yml`` (``trainer:`` section)."""
