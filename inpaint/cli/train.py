@@ -28,6 +28,11 @@ class OnOff(str, Enum):
     off = "off"
 
 
+class Prefill(str, Enum):
+    zero = "zero"
+    pushpull = "pushpull"
+
+
 class Amp(str, Enum):
     auto = "auto"
     off = "off"
@@ -150,7 +155,8 @@ def _madf_task(cfg):
     from inpaint.models.base import InpaintModel
     from inpaint.trainer.madf import MADFTask
 
-    model = build_model(cfg.preset, train_size=cfg.size)
+    prefill = cfg.task_args.get("prefill", "zero")
+    model = build_model(cfg.preset, train_size=cfg.size, prefill=None if prefill == "zero" else prefill)
     if not isinstance(model, InpaintModel) or model.config["family"] != "madf":
         raise UserError(f"--preset {cfg.preset} is not a MADF preset; use madf, madf-s or madf-t")
     if cfg.size % model.stride:
@@ -173,6 +179,7 @@ register(
     "madf-s",
     [
         _opt("perceptual", OnOff, OnOff.on, "Perceptual + style losses (need --vgg-weights)."),
+        _opt("prefill", Prefill, Prefill.zero, "Holes as the network sees them: zero (the paper) or pushpull (a smooth fill the network corrects; the bundled default)."),
         _opt("vgg_weights", Optional[Path], None, "VGG16 ImageNet weights, torchvision layout (.pth read weights-only, .safetensors, Keras .h5)."),
     ],
 )

@@ -16,6 +16,7 @@ from torch import nn
 
 from inpaint.models.base import InpaintModel
 from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from inpaint.models.prefill import push_pull_fill
 from inpaint.models.registry import build_family, register_family, register_preset
 from inpaint.ops.dynamic_conv.op import mask_aware_dynamic_conv
 
@@ -165,15 +166,33 @@ class MADFNet(nn.Module):
         return outputs
 
 
+#: what the network sees under the holes: ``zero`` as the authors; ``pushpull`` a smooth fill it corrects
+PREFILLS = ("zero", "pushpull")
+
+
 class MADF(InpaintModel):
     """MADF behind the package interface (see :mod:`inpaint.models.base`). ``self.net`` is the raw
-    network for training; :meth:`network_inputs` builds its inputs."""
+    network for training; :meth:`network_inputs` builds its inputs and :meth:`finish` its outputs.
 
-    def __init__(self, train_size: int = 256, **net_args):
+    ``prefill="zero"`` is the authors' network: holes zeroed, every output predicted directly.
+    ``prefill="pushpull"`` fills the holes with :func:`~inpaint.models.prefill.push_pull_fill` (over all
+    ``levels``, in the normalised space) and makes every output a correction added to that input; the
+    output heads start at zero, so an untrained network returns the push-pull fill. Same layers and parameter
+    count; a CPU-budget choice (README, "The bundled default model").
+    """
+
+    def __init__(self, train_size: int = 256, prefill: str = "zero", **net_args):
         super().__init__()
+        if prefill not in PREFILLS:
+            raise ValueError(f"prefill={prefill!r}: one of {', '.join(PREFILLS)}")
         self.net = MADFNet(**net_args)
         self.stride = 2 ** len(self.net.encoder)
         self.train_size = train_size
+        self.prefill = prefill
+        if prefill == "pushpull":  # residual outputs: start exactly at the fill
+            for head in (self.net.recovery[-1].fuse, *(d.head for d in self.net.refine)):
+                nn.init.zeros_(head.weight)
+                nn.init.zeros_(head.bias)
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -188,10 +207,19 @@ class MADF(InpaintModel):
     def network_inputs(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """image (B,3,H,W) in [0,1], mask (B,1,H,W) 1 = hole -> (x, known) as :class:`MADFNet` takes them."""
         known = (1 - mask).expand(-1, 3, -1, -1)
-        return self.normalize(image) * known, known
+        x = self.normalize(image)
+        if self.prefill == "pushpull":
+            return push_pull_fill(x, known[:, :1], len(self.net.encoder)), known
+        return x * known, known
+
+    def finish(self, outputs: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
+        """The raw network's outputs -> the model's (normalised space): corrections added to ``x`` for
+        ``prefill="pushpull"``, unchanged for ``zero``."""
+        return [o + x for o in outputs] if self.prefill == "pushpull" else outputs
 
     def predict(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.denormalize(self.net(*self.network_inputs(image, mask))[-1])
+        x, known = self.network_inputs(image, mask)
+        return self.denormalize(self.finish(self.net(x, known), x)[-1])
 
 
 register_family("madf", MADF)

@@ -32,7 +32,7 @@ class MADFTask(Task):
         x, known = self.model.network_inputs(image, hole)
         with ctx.autocast():
             outputs = ctx.module("net")(x, known)
-        outputs = [o.float() for o in outputs]
+        outputs = self.model.finish([o.float() for o in outputs], x)
         loss, metrics = self.loss(outputs, self.model.normalize(image), known[:, :1])
         ctx.step(loss, "G")
         return metrics

@@ -66,3 +66,15 @@ def test_init_starts_a_new_run_from_weights(tmp_path, photo_folder):
     # another architecture is refused with exit 2
     other = ["--data", str(photo_folder), "--perceptual", "off", "--preset", "madf-s", "--size", "128", "--workers", "0"]
     assert main(["train", "madf", *other, "--steps", "1", "--init", str(tmp_path / "a" / "last.safetensors"), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_prefill_pushpull_is_recorded_and_resumed(tmp_path, photo_folder):
+    base = ["--data", str(photo_folder), "--perceptual", "off", "--preset", "madf-t", "--size", "32", "--batch", "2", "--workers", "0"]
+    run = tmp_path / "pp"
+    assert main(["train", "madf", *base, "--prefill", "pushpull", "--steps", "2", "--out", str(run)]) == 0
+    assert load_model(run / "last.safetensors").prefill == "pushpull"
+    assert main(["train", "madf", "--resume", str(run), "--steps", "3"]) == 0
+    assert load_model(run / "last.safetensors").prefill == "pushpull"
+    # the zero-prefill network is another model: --init across the two is refused
+    assert main(["train", "madf", *base, "--steps", "1", "--init", str(run / "last.safetensors"), "--out", str(tmp_path / "z")]) == 2
+    assert main(["train", "madf", *base, "--prefill", "telea", "--steps", "1", "--out", str(tmp_path / "t")]) == 2
