@@ -16,7 +16,7 @@ def eval_command(
     masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole)."),
     generate_masks: bool = typer.Option(False, "--generate-masks", help="First write free-form masks, one per hole-ratio bin and photo, into --masks."),
     engine: str = typer.Option("auto", help="auto, onnx or torch."),
-    baselines: str = typer.Option("telea,ns", help="Comma-separated OpenCV baselines (telea, ns); empty for none."),
+    baselines: str = typer.Option("telea,ns,pushpull", help="Comma-separated classical baselines: telea, ns (OpenCV), pushpull (the fill MADF --prefill pushpull starts from); empty for none."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write every number as JSON here."),
     sheet: Optional[Path] = typer.Option(Path("eval_sheet.png"), help="Contact sheet of the first cases (input, mask, baselines, model, photo)."),
     seed: int = typer.Option(0, help="Seed of --generate-masks."),

@@ -1,4 +1,5 @@
-"""``inpaint eval``: PSNR and SSIM of a model beside OpenCV's Telea and Navier-Stokes inpainting.
+"""``inpaint eval``: PSNR and SSIM of a model beside classical inpainting (OpenCV's Telea and Navier-Stokes,
+push-pull; :mod:`inpaint.runtime.baselines`).
 
 Cases are (photo, mask) pairs. Metrics are over the whole composited image in [0, 1] (known pixels equal
 the photo's for every method), averaged over cases, overall and per hole-ratio bin as the papers' tables
@@ -17,14 +18,12 @@ import numpy as np
 
 from inpaint.errors import UserError
 from inpaint.metrics import psnr, ssim
+from inpaint.runtime.baselines import BASELINES, baseline
 from inpaint.runtime.io import read_image, read_mask, write_image
 from inpaint.runtime.jobs import list_images
 
 #: hole-ratio bins (lower bound exclusive, upper inclusive), as the papers report them
 BINS: tuple[tuple[float, float], ...] = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
-#: neighbourhood radius of cv2.inpaint for the baselines (OpenCV's documented example value)
-BASELINE_RADIUS = 3
-BASELINES: dict[str, int] = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
 
 def bin_of(ratio: float) -> str | None:
@@ -70,12 +69,6 @@ def load_cases(pairs: Iterable[tuple[Path, Path]]) -> list[Case]:
         rgb = pic.rgb if pic.rgb.dtype == np.uint8 else np.round(pic.rgb / 257.0).astype(np.uint8)
         cases.append(Case(f"{photo.stem}/{mask.stem}", rgb, read_mask(mask, rgb.shape[:2])))
     return cases
-
-
-def baseline(name: str, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """OpenCV inpainting (``telea`` or ``ns``) of a uint8 RGB picture; known pixels untouched."""
-    bgr = cv2.inpaint(np.ascontiguousarray(rgb[..., ::-1]), hole.astype(np.uint8) * 255, BASELINE_RADIUS, BASELINES[name])
-    return bgr[..., ::-1]
 
 
 @dataclass

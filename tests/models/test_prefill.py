@@ -101,3 +101,19 @@ def test_pushpull_madf_exports_and_verifies(tmp_path):
     for ops in ("standard", "plugin"):
         path = export_onnx(model, tmp_path / f"{ops}.onnx", ops=ops, checkpoint_sha256="cd" * 32)
         assert all(case.max_abs_err <= 1e-4 for case in verify_onnx(model, path))
+
+
+def test_eval_baseline_is_the_same_fill():
+    """``inpaint eval --baselines pushpull`` (NumPy, no torch) computes the fill the network starts from."""
+    from inpaint.runtime.baselines import baseline
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    hole = np.zeros((64, 64), bool)
+    hole[5:50, 10:30] = True
+    hole |= rng.random((64, 64)) > 0.8
+    got = baseline("pushpull", rgb, hole)
+    want = push_pull_fill(torch.from_numpy(rgb).permute(2, 0, 1)[None].double(), torch.from_numpy(~hole)[None, None].double(), 6)
+    want = want[0].permute(1, 2, 0).round().numpy()
+    assert np.abs(got.astype(float) - want).max() <= 1
+    assert np.array_equal(got[~hole], rgb[~hole])

@@ -54,7 +54,7 @@ def test_eval_cli_on_an_onnx_model(photos, tmp_path, model_files):
                  "--json", str(tmp_path / "r.json"), "--sheet", str(tmp_path / "s.png")])
     assert code == 0
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["methods"] == ["telea", "ns", "madf-t"] and len(report["cases"]) == 12
+    assert report["methods"] == ["telea", "ns", "pushpull", "madf-t"] and len(report["cases"]) == 12
     assert set(report["summary"]) == {"overall", *(f"({lo:g},{hi:g}]" for lo, hi in BINS)}
     assert (tmp_path / "s.png").is_file()
     assert main(["eval", str(tiny_onnx), "--images", str(photos), "--masks", str(tmp_path / "nothing")]) == 2
