@@ -23,18 +23,21 @@ def _opencv(flag: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return run
 
 
-def push_pull(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """The push-pull pyramid fill (Gortler et al., 1996) at the photo's own size, as MADF's
-    ``prefill="pushpull"`` computes it (:mod:`inpaint.models.prefill`, which pads to the network's stride):
-    2x2 sums down to one row or column, then bilinear x2 (OpenCV's, half-pixel centres) back up; at each level
-    a cell keeps its own mean in proportion to its known count (clipped to 1)."""
-    known = ~hole
+def push_pull_fill(image: np.ndarray, known: np.ndarray, levels: int | None = None) -> np.ndarray:
+    """The push-pull pyramid fill (Gortler et al., 1996) in NumPy, as :mod:`inpaint.models.prefill` computes
+    it in torch: 2x2 sums pushed down ``levels`` times (None: until a side is 1; an odd last row / column is
+    left out of the sums), then OpenCV's bilinear x2 (half-pixel centres) back up; at each level a cell keeps
+    its own mean in proportion to its known count (clipped to 1). A cell of the coarsest level with nothing
+    known takes the mean of all known pixels.
+
+    image (H, W, C) float, known (H, W) bool -> (H, W, C) float64, ``image`` where known.
+    """
     k = known.astype(np.float64)[..., None]
-    level = (rgb.astype(np.float64) * k, k)
+    level = (image.astype(np.float64) * k, k)
     pyramid = []
-    while min(level[1].shape[:2]) >= 2:
+    while (levels is None and min(level[1].shape[:2]) >= 2) or (levels is not None and len(pyramid) < levels):
         pyramid.append(level)
-        h, w = (s // 2 * 2 for s in level[1].shape[:2])  # an odd last row / column is left out of the sums
+        h, w = (s // 2 * 2 for s in level[1].shape[:2])
         level = tuple(a[:h, :w].reshape(h // 2, 2, w // 2, 2, -1).sum((1, 3)) for a in level)
     colour, count = level
     mean = colour.sum((0, 1)) / max(count.sum(), 1)
@@ -44,8 +47,13 @@ def push_pull(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         up = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
         a = np.minimum(count, 1)
         estimate = colour / np.maximum(count, 1) * a + up * (1 - a)
-    out = np.clip(np.round(estimate), 0, 255).astype(np.uint8)
-    return np.where(known[..., None], rgb, out)
+    return np.where(known[..., None], image, estimate)
+
+
+def push_pull(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """:func:`push_pull_fill` of a uint8 photo at its own size (MADF's prefill pads to its stride first)."""
+    out = np.clip(np.round(push_pull_fill(rgb, ~hole)), 0, 255).astype(np.uint8)
+    return np.where(hole[..., None], out, rgb)
 
 
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

@@ -1,6 +1,6 @@
-"""Push-pull fill and MADF's ``prefill="pushpull"``: against a NumPy restatement, in training and in ONNX."""
+"""Push-pull fill and MADF's ``prefill="pushpull"``: torch against the NumPy form ``inpaint eval`` uses, in
+training and in ONNX."""
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -8,27 +8,7 @@ import torch
 from inpaint.models import build_model
 from inpaint.models.checkpoint import load_model, save_model
 from inpaint.models.prefill import push_pull_fill
-
-
-def numpy_push_pull(image: np.ndarray, known: np.ndarray, levels: int) -> np.ndarray:
-    """(H, W, C) float64, known (H, W) bool: the Lumigraph push-pull with explicit 2x2 sums and OpenCV's
-    bilinear x2 (half-pixel centres, clamped border - the same sampling as PyTorch's align_corners=False)."""
-    k = known.astype(np.float64)[..., None]
-    sums, pyramid = (image * k, k), []
-    for _ in range(levels):
-        pyramid.append(sums)
-        c, n = sums
-        h, w = n.shape[:2]
-        sums = tuple(a.reshape(h // 2, 2, w // 2, 2, -1).sum((1, 3)) for a in (c, n))
-    c, n = sums
-    mean = c.sum((0, 1)) / max(n.sum(), 1)
-    est = np.where(n > 0, c / np.maximum(n, 1e-12), mean)
-    for c, n in reversed(pyramid):
-        h, w = n.shape[:2]
-        up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-        a = np.minimum(n, 1)
-        est = c / np.maximum(n, 1) * a + up * (1 - a)
-    return np.where(known[..., None], image, est)
+from inpaint.runtime.baselines import push_pull_fill as numpy_push_pull
 
 
 @pytest.mark.parametrize("hw,levels", [((64, 96), 4), ((32, 32), 5)])
