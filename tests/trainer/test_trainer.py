@@ -76,20 +76,29 @@ def test_existing_run_is_not_overwritten(photo_folder, tmp_path):
     assert (tmp_path / "run" / "last.safetensors").read_bytes() == before
 
 
+def _interrupt_at(trainer, monkeypatch, call: int, action) -> None:
+    """Make the ``call``-th training step run ``action()`` first (an interruption arriving mid-run)."""
+    calls = {"n": 0}
+    step = trainer.task.training_step
+
+    def wrapped(batch, ctx):
+        calls["n"] += 1
+        if calls["n"] == call:
+            action()
+        return step(batch, ctx)
+
+    monkeypatch.setattr(trainer.task, "training_step", wrapped)
+
+
 def test_ctrl_c_writes_a_checkpoint(photo_folder, tmp_path, monkeypatch):
     from inpaint.trainer.loop import TrainingInterrupted
 
     trainer = _trainer(_cfg(photo_folder, tmp_path / "run", steps=50))
-    calls = {"n": 0}
-    step = trainer.task.training_step
 
-    def interrupted(batch, ctx):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return step(batch, ctx)
+    def ctrl_c():
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer.task, "training_step", interrupted)
+    _interrupt_at(trainer, monkeypatch, 4, ctrl_c)
     with pytest.raises(TrainingInterrupted):
         trainer.fit()
     assert read_metadata(tmp_path / "run" / "last.safetensors")["step"] == "3"
@@ -103,16 +112,7 @@ def test_sigterm_writes_a_checkpoint(photo_folder, tmp_path, monkeypatch):
     from inpaint.trainer.loop import TrainingInterrupted
 
     trainer = _trainer(_cfg(photo_folder, tmp_path / "run", steps=50))
-    calls = {"n": 0}
-    step = trainer.task.training_step
-
-    def terminated(batch, ctx):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return step(batch, ctx)
-
-    monkeypatch.setattr(trainer.task, "training_step", terminated)
+    _interrupt_at(trainer, monkeypatch, 3, lambda: os.kill(os.getpid(), signal.SIGTERM))
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(TrainingInterrupted):
         trainer.fit()
