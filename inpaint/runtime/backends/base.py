@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ModelInfo", "Runner"]
+__all__ = ["ModelInfo", "Pending", "Runner"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,19 @@ class ModelInfo:
     ops: str
     custom_ops: frozenset[str] = field(default_factory=frozenset)
     version: str = ""
+
+
+class Pending:
+    """A batch being inferred (:meth:`Runner.infer_async`): ``result()`` waits for it and returns the output."""
+
+    def __init__(self, value: np.ndarray | None = None, wait=None):
+        self._value, self._wait = value, wait
+
+    def result(self) -> np.ndarray:
+        """(N, 3, H, W) float32 in [0, 1], as :meth:`Runner.infer` returns (waits once, then cached)."""
+        if self._wait is not None:
+            self._value, self._wait = self._wait(), None
+        return self._value
 
 
 class Runner(ABC):
@@ -93,6 +106,15 @@ class Runner(ABC):
                 f"{self.name} backend returned {out.dtype} {out.shape}, expected float32 {image.shape}"
             )
         return out
+
+    def infer_async(self, image: np.ndarray, mask: np.ndarray) -> Pending:
+        """Start inferring a batch and return at once; ``.result()`` gives what :meth:`infer` would.
+
+        A pipeline submits batch k + 1 before it collects batch k, so that a backend with its own
+        streams (TensorRT) overlaps host/device copies with compute. The default computes now.
+        Arrays passed in must stay unchanged until ``result()`` returns.
+        """
+        return Pending(self.infer(image, mask))
 
     def deactivate(self) -> None:
         """Free the session / model (idempotent)."""
