@@ -1,0 +1,50 @@
+"""The TensorRT plugins of every custom operator, as one registry (no TensorRT needed to import this).
+
+Each operator's folder has a ``trt.py`` whose decorators (``tensorrt.plugin``: register, autotune,
+aot_impl, impl) apply at import time only when ``tensorrt`` imports. The engine builder and the runner
+import them through :func:`register_all` before parsing an ONNX graph or deserialising an engine, and
+key engine caches on :func:`plugin_version`, which changes whenever a plugin's or kernel's source does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+from pathlib import Path
+
+__all__ = ["PLUGIN_MODULES", "KERNEL_MODULES", "register_all", "plugin_version"]
+
+#: plugin modules, one per custom operator (``inpaint::<OpType>`` in TensorRT's plugin registry)
+PLUGIN_MODULES = ("inpaint.ops.dynamic_conv.trt", "inpaint.ops.attention_aggregate.trt")
+#: the Triton kernels the plugins launch (their source is part of an engine's identity)
+KERNEL_MODULES = ("inpaint.ops.dynamic_conv.triton", "inpaint.ops.attention_aggregate.triton")
+
+
+def register_all() -> list[str]:
+    """Import every plugin module (registering its plugin when TensorRT imports).
+
+    Returns the modules' ``PLUGIN_NAME`` values ("inpaint::MaskAwareDynamicConv", ...) of the modules whose
+    plugins are registered (``REGISTERED`` true); [] when TensorRT is absent.
+    """
+    names = []
+    for module_name in PLUGIN_MODULES:
+        module = importlib.import_module(module_name)
+        if getattr(module, "REGISTERED", False):
+            names.append(module.PLUGIN_NAME)
+    return names
+
+
+def _source(module_name: str) -> bytes:
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        return f"<missing {module_name}>".encode()
+    return Path(spec.origin).read_bytes()
+
+
+def plugin_version() -> str:
+    """sha256 (first 16 hex digits) over the source of every plugin and kernel module, in a fixed order."""
+    digest = hashlib.sha256()
+    for module_name in (*PLUGIN_MODULES, *KERNEL_MODULES):
+        digest.update(module_name.encode() + b"\0" + _source(module_name) + b"\0")
+    return digest.hexdigest()[:16]
