@@ -118,13 +118,23 @@ def constexprs(grid: int, block_p: int) -> dict:
     return {"G": int(grid), "SCALE": 1.0 / OVERLAP_DIVISOR, "BLOCK_P": int(block_p), "BLOCK_C": BLOCK_C}
 
 
+def kernel_scalars(x_shape, rate: tuple[int, int]) -> tuple:
+    """The kernel's int32 arguments (:data:`KERNEL_SCALARS`) for features of this shape and the resolved rate."""
+    n, c, h, w = x_shape
+    return (n, c, h, w, int(rate[0]), int(rate[1]))
+
+
+def launch_grid(n: int, c: int, h: int, w: int, block_p: int) -> tuple:
+    """Programs along (output pixels, channel tiles, images)."""
+    return (triton.cdiv(h * w, block_p), triton.cdiv(c, BLOCK_C), n)
+
+
 def launch(x, scores, y, rate: tuple[int, int], block_p: int = TACTIC_BLOCK_P[0]) -> None:
     """Launch the kernel on torch tensors (contiguous; ``y`` preallocated like ``x``; ``rate`` resolved)."""
     n, c, h, w = x.shape
     g = grid_side(scores.shape[-1])
-    launch_grid = (triton.cdiv(h * w, block_p), triton.cdiv(c, BLOCK_C), n)
-    attention_aggregate_kernel[launch_grid](
-        x, scores, n, c, h, w, int(rate[0]), int(rate[1]), y, num_warps=NUM_WARPS, **constexprs(g, block_p)
+    attention_aggregate_kernel[launch_grid(n, c, h, w, block_p)](
+        x, scores, *kernel_scalars(tuple(x.shape), rate), y, num_warps=NUM_WARPS, **constexprs(g, block_p)
     )
 
 

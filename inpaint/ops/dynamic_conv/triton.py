@@ -140,26 +140,28 @@ def constexprs(kernel_size: int, stride: int, pad: int, dtype_name: str, block_p
     }
 
 
+def kernel_scalars(e_shape, m_shape, y_shape) -> tuple:
+    """The kernel's int32 arguments (:data:`KERNEL_SCALARS`) for tensors of these shapes."""
+    n, c_in, h, w = e_shape
+    return (n, c_in, h, w, m_shape[1], m_shape[2], m_shape[3], y_shape[1])
+
+
+def launch_grid(n: int, h_out: int, w_out: int, c_out: int, block_p: int) -> tuple:
+    """Programs along (output pixels, output-channel tiles)."""
+    return (triton.cdiv(n * h_out * w_out, block_p), triton.cdiv(c_out, BLOCK_CO), 1)
+
+
 def launch(e, m, weight, bias, y, kernel_size: int, stride: int, pad: int, block_p: int = TACTIC_BLOCK_P[0]) -> None:
     """Launch the kernel on torch tensors (contiguous; ``y`` preallocated, shape and dtype per ``contract.py``)."""
-    n, c_in, h, w = e.shape
-    c_m, h_out, w_out = m.shape[1], m.shape[2], m.shape[3]
-    c_out = y.shape[1]
+    scalars = kernel_scalars(tuple(e.shape), tuple(m.shape), tuple(y.shape))
     dot_dtype = "fp32" if weight.dtype.itemsize == 4 else "fp16"  # float32 weights: IEEE products
-    grid = (triton.cdiv(n * h_out * w_out, block_p), triton.cdiv(c_out, BLOCK_CO))
+    grid = launch_grid(y.shape[0], y.shape[2], y.shape[3], y.shape[1], block_p)
     dynamic_conv_kernel[grid](
         e,
         m,
         weight,
         weight if bias is None else bias,
-        n,
-        c_in,
-        h,
-        w,
-        c_m,
-        h_out,
-        w_out,
-        c_out,
+        *scalars,
         y,
         num_warps=NUM_WARPS,
         **constexprs(kernel_size, stride, pad, dot_dtype, block_p, has_bias=bias is not None),
