@@ -85,3 +85,30 @@ def test_shape_errors_are_value_errors():
         masked_attention_aggregate_triton(torch.zeros(1, 2, 12, 12), torch.zeros(1, 15, 15))
     with pytest.raises(ValueError, match="multiples"):
         masked_attention_aggregate_triton(torch.zeros(1, 2, 10, 12), torch.zeros(1, 16, 16))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_kernels_on_cuda_match_reference(dtype):
+    """The compiled kernels (not the interpreter) on a CUDA device: one MADF level and one FAR rate."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1":
+        pytest.skip("needs a CUDA device (and TRITON_INTERPRET unset)")
+    from inpaint.ops.attention_aggregate import masked_attention_aggregate_reference
+    from inpaint.ops.attention_aggregate.triton import masked_attention_aggregate_triton
+    from inpaint.ops.dynamic_conv import DynamicConvSpec, dynamic_conv_windows
+    from inpaint.ops.dynamic_conv.triton import dynamic_conv_triton
+
+    dt, tol = getattr(torch, dtype), worker.TOL[getattr(torch, dtype)]
+    g = torch.Generator().manual_seed(0)
+    spec = DynamicConvSpec(16, 32, 16, 5, 2, 2)
+    e, m = torch.randn(2, 16, 37, 45, generator=g), torch.rand(2, 16, *spec.out_size(37, 45), generator=g)
+    weight = torch.randn(spec.generator_channels, 16, 1, 1, generator=g) / (16 * 25 * 16) ** 0.5
+    bias = torch.randn(spec.generator_channels, generator=g) / (16 * 25) ** 0.5
+    args = [t.to(dt) for t in (e, m, weight, bias)]
+    y = dynamic_conv_triton(*[t.cuda() for t in args], 5, 2, 2).cpu()
+    assert worker._rel_err(y, dynamic_conv_windows(*[t.double() for t in args], 5, 2, 2)) < tol
+    x = torch.randn(2, 64, 64, 48, generator=g).to(dt)
+    scores = torch.softmax(3 * torch.randn(2, 256, 256, generator=g), -1).to(dt)
+    y = masked_attention_aggregate_triton(x.cuda(), scores.cuda()).cpu()
+    assert worker._rel_err(y, masked_attention_aggregate_reference(x.double(), scores.double())) < tol
