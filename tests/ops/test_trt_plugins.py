@@ -54,6 +54,20 @@ def test_plugin_modules_import_without_tensorrt():
     assert len(trt_plugins.plugin_version()) == 16
 
 
+def test_plugin_modules_import_without_triton():
+    """A TensorRT-only runtime registers the plugins without Triton: kernels are imported when compiled or run."""
+    code = (
+        "import sys; sys.modules['triton'] = None\n"
+        "from inpaint.ops import trt_plugins\n"
+        "trt_plugins.register_all(); print(len(trt_plugins.plugin_version()))\n"
+        "assert not any(m == 'triton' or m.startswith('triton.') for m in sys.modules if sys.modules[m] is not None)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "16", proc.stderr[-2000:]
+
+
 # --- PTX ----------------------------------------------------------------------------------------------------
 
 
