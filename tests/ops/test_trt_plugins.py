@@ -174,12 +174,14 @@ def _bindings_dir(cache_root: Path, version: str) -> Path:
 
 
 @pytest.fixture(params=BINDINGS_VERSIONS, ids=[f"bindings-{v}" for v in BINDINGS_VERSIONS])
-def plugins(request, monkeypatch):
+def plugins(request, monkeypatch, tmp_path_factory):
     """(stand-in tensorrt, dynamic_conv.trt, attention_aggregate.trt) with the plugins registered through
     NVIDIA's real tensorrt.plugin of one wheel version; everything is unloaded afterwards."""
     if importlib.util.find_spec("tensorrt") is not None:
         pytest.skip("a real TensorRT is installed; the stand-in would shadow it")
-    bindings = _bindings_dir(Path(request.config.cache.mkdir("tensorrt-cu12-bindings")), request.param)
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    root = Path(cache.mkdir("tensorrt-cu12-bindings")) if cache is not None else tmp_path_factory.mktemp("tensorrt-cu12-bindings")
+    bindings = _bindings_dir(root, request.param)
     try:
         with warnings.catch_warnings():  # NVIDIA's docstrings hold "\s" escapes (DeprecationWarning when compiled)
             warnings.simplefilter("ignore", DeprecationWarning)
