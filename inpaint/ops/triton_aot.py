@@ -93,9 +93,13 @@ def compile_to_ptx(kernel, signature: dict[str, str], constexprs: dict, arch: in
     Returns:
         The kernel name, PTX (ISA :data:`PTX_VERSION`, ``.entry`` exactly ``signature``), warps and shared memory.
     Raises:
-        RuntimeError: the kernel needs scratch memory (TensorRT's AOT launch cannot provide it).
+        RuntimeError: the kernel needs scratch memory (TensorRT's AOT launch cannot provide it), or it was
+            decorated under ``TRITON_INTERPRET=1`` (interpreted kernels cannot be compiled).
     """
     import triton
+
+    if not isinstance(kernel, triton.runtime.JITFunction):
+        raise RuntimeError(f"{kernel!r} is not a compiled Triton kernel (is TRITON_INTERPRET=1 set?); unset it to compile PTX")
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
