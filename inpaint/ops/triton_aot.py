@@ -115,15 +115,16 @@ def compile_to_ptx(kernel, signature: dict[str, str], constexprs: dict, arch: in
 
 
 def triton_dtype(name: str) -> str:
-    """"fp32"/"fp16" for a dtype spelled "float32", "fp32", "float", "float16", "fp16" or "half".
+    """"fp32"/"fp16"/"bf16" for a dtype spelled "float32", "fp32", "float", "float16", "fp16", "half",
+    "bfloat16" or "bf16".
 
     Raises:
-        ValueError: any other dtype (the kernels take float32 and float16).
+        ValueError: any other dtype (the kernels take float32, float16 and bfloat16).
     """
     key = str(name).lower().removeprefix("torch.").removeprefix("datatype.")
-    table = {"float32": "fp32", "fp32": "fp32", "float": "fp32", "float16": "fp16", "fp16": "fp16", "half": "fp16"}
+    table = {"float32": "fp32", "fp32": "fp32", "float": "fp32", "float16": "fp16", "fp16": "fp16", "half": "fp16", "bfloat16": "bf16", "bf16": "bf16"}
     if key not in table:
-        raise ValueError(f"dtype {name!r} is not supported by the Triton kernels (float32 or float16)")
+        raise ValueError(f"dtype {name!r} is not supported by the Triton kernels (float32, float16 or bfloat16)")
     return table[key]
 
 

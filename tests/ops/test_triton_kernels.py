@@ -4,7 +4,7 @@
 same kernels to PTX, so the kernels run in ONE child process (``triton_interpret_worker.py``) that reports
 every case's error; each case is then asserted here. Cases: every MADF encoder level's (k, stride, pad) with
 tiny channel counts and odd sizes, other geometries, no bias; FAR's rates 1-4, square and not, FAR's 16 x 16
-token grid; float32 (relative 1e-4) and float16 (relative 1e-2, float32 accumulation).
+token grid; float32 (relative 1e-4) and float16 (relative 1e-2, float32 accumulation), bfloat16 on a subset.
 """
 
 import json
@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONV_IDS = [
     f"conv-cin{c[0]}-cout{c[1]}-cm{c[2]}-k{c[3]}s{c[4]}p{c[5]}-{c[6]}x{c[7]}-{'bias' if c[8] else 'nobias'}-{d}"
-    for c in worker.CONV_CASES
-    for d in ("float32", "float16")
+    for i, c in enumerate(worker.CONV_CASES)
+    for d in ("float32", "float16") + (("bfloat16",) if i < worker.BF16_CONV_CASES else ())
 ]
 ATTENTION_IDS = [
-    f"attention-g{g}-r{rh}x{rw}-c{c}-{d}-scores_{s}"
-    for g, rh, rw, c in worker.ATTENTION_CASES
-    for d, s in (("float32", "float32"), ("float16", "float16"), ("float16", "float32"))
+    f"attention-g{g}-r{rh}x{rw}-c{c}-{str(d)[6:]}-scores_{str(s)[6:]}"
+    for i, (g, rh, rw, c) in enumerate(worker.ATTENTION_CASES)
+    for d, s in worker.ATTENTION_DTYPES + (worker.BF16_ATTENTION_DTYPES if i < worker.BF16_ATTENTION_CASES else ())
 ] + ["attention-far-grid16-r1x2-float32"]
 
 

@@ -124,6 +124,17 @@ def test_attention_aggregate_ptx_assembles_with_the_declared_entry(ptxas, arch, 
         _check_ptx(ptxas, ptx, arch, len(kernels.KERNEL_INPUTS), len(kernels.KERNEL_SCALARS), len(kernels.KERNEL_OUTPUTS))
 
 
+@pytest.mark.parametrize("arch", [80, 90])
+def test_bfloat16_ptx_assembles(ptxas, arch):
+    from inpaint.ops.attention_aggregate import trt as aa
+    from inpaint.ops.dynamic_conv import trt as dc
+
+    (_, dc_ptx), _ = dc.compile_ptx(arch, "bfloat16", kernel_size=5, stride=2, pad=2)
+    _check_ptx(ptxas, dc_ptx, arch, 4, 8, 1)
+    (_, aa_ptx), _ = aa.compile_ptx(arch, "bf16")
+    _check_ptx(ptxas, aa_ptx, arch, 2, 6, 1)
+
+
 @pytest.mark.parametrize("k,s,p", MADF_LEVELS[1:])
 def test_other_madf_levels_compile(ptxas, k, s, p):
     from inpaint.ops.dynamic_conv import trt
@@ -256,7 +267,7 @@ def test_dynamic_conv_shapes_autotune_and_aot_launch(plugins, k, s, p):
     input_dims = [builder.dims("N", c_in, "H", "W"), [builder.symbol("N"), builder.constant(c_m), ho, wo], builder.dims(spec.generator_channels, c_m, 1, 1), builder.dims(spec.generator_channels)]
     fields = _fields(trt, kernel_size=k, stride=s, pad=p)
     for aot in (False, True):
-        for dtype in (trt.float32, trt.float16):
+        for dtype in (trt.float32, trt.float16, trt.bfloat16):
             plugin = _create(trt, dc.PLUGIN_NAME, fields, aot)
             for n, h, w in [(1, 16, 16), (3, 13, 21), (2, 256, 384)]:
                 h_out, w_out = spec.out_size(h, w)
@@ -266,8 +277,8 @@ def test_dynamic_conv_shapes_autotune_and_aot_launch(plugins, k, s, p):
             in_out = _descs(trt, [(2, c_in, 13, 21), (2, c_m, *spec.out_size(13, 21)), (spec.generator_channels, c_m, 1, 1), (spec.generator_channels,), (2, c_out, *spec.out_size(13, 21))], [dtype] * 5)
             combos = plugin.get_supported_format_combinations(in_out, 4)
             types = {tuple(d.type for d in combos[i : i + 5]) for i in range(0, len(combos), 5)}
-            f, h16 = trt.float32, trt.float16
-            assert types == {(f,) * 5, (h16,) * 5, (h16, h16, f, f, h16)}
+            f, h16, b16 = trt.float32, trt.float16, trt.bfloat16
+            assert types == {(f,) * 5, (h16,) * 5, (b16,) * 5, (h16, h16, f, f, h16), (b16, b16, f, f, b16)}
             assert {d.format for d in combos} == {trt.TensorFormat.LINEAR}
             if not aot:
                 continue
@@ -302,7 +313,7 @@ def test_attention_aggregate_shapes_autotune_and_aot_launch(plugins, rate_attr):
     input_dims = [builder.dims("N", c, "H", "W"), builder.dims("N", tokens, tokens)]
     fields = _fields(trt, rate=rate_attr)
     for aot in (False, True):
-        for dtypes in ([trt.float32] * 2, [trt.float16] * 2, [trt.float16, trt.float32]):
+        for dtypes in ([trt.float32] * 2, [trt.float16] * 2, [trt.float16, trt.float32], [trt.bfloat16, trt.float32]):
             plugin = _create(trt, aa.PLUGIN_NAME, fields, aot)
             for n, rh, rw in [(1, 1, 1), (2, 2, 3), (1, 4, 4)]:
                 sizes = {"N": n, "H": 16 * rh, "W": 16 * rw}
@@ -310,8 +321,8 @@ def test_attention_aggregate_shapes_autotune_and_aot_launch(plugins, rate_attr):
             in_out = _descs(trt, [(2, c, 32, 48), (2, tokens, tokens), (2, c, 32, 48)], [*dtypes, dtypes[0]])
             combos = plugin.get_supported_format_combinations(in_out, 2)
             types = {tuple(d.type for d in combos[i : i + 3]) for i in range(0, len(combos), 3)}
-            f, h16 = trt.float32, trt.float16
-            assert types == {(f,) * 3, (h16,) * 3, (h16, f, h16)}
+            f, h16, b16 = trt.float32, trt.float16, trt.bfloat16
+            assert types == {(f,) * 3, (h16,) * 3, (b16,) * 3, (h16, f, h16), (b16, f, b16)}
             if not aot:
                 continue
             plugin.configure_plugin(in_out[:2], in_out[2:])

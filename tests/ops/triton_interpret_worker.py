@@ -19,8 +19,12 @@ import torch
 from inpaint.ops.attention_aggregate import masked_attention_aggregate_reference
 from inpaint.ops.dynamic_conv import DynamicConvSpec, dynamic_conv_windows
 
-#: float32 relative tolerance (issue 9); float16 (inputs rounded to float16, float32 accumulation)
-TOL = {torch.float32: 1e-4, torch.float16: 1e-2}
+#: float32 relative tolerance (issue 9); float16 and bfloat16 (inputs rounded to 16 bits, float32 accumulation,
+#: the output rounded to 16 bits: 2**-9 relative for bfloat16)
+TOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
+#: the cases also run in bfloat16 (a subset: the dtype only changes loads, stores and the dot's operand cast)
+BF16_CONV_CASES = 3
+BF16_ATTENTION_CASES = 4
 
 #: (k, stride, pad) of every MADF encoder level (inpaint/models/madf.py: kernels (7, 5, 3, ...), stride 2, pad k // 2)
 MADF_LEVELS = [(7, 2, 3), (5, 2, 2), (3, 2, 1)]
@@ -37,6 +41,11 @@ CONV_CASES = [
 
 #: attention cases: (g, r_h, r_w, C); FAR's rates 1-4, square and not
 ATTENTION_CASES = [(4, r, r, 3) for r in (1, 2, 3, 4)] + [(4, 1, 3, 2), (4, 4, 2, 3), (4, 2, 3, 2), (3, 3, 1, 17)]
+
+
+#: (features, scores) dtypes of every attention case; the bfloat16 pairs run on the first BF16_ATTENTION_CASES
+ATTENTION_DTYPES = ((torch.float32, torch.float32), (torch.float16, torch.float16), (torch.float16, torch.float32))
+BF16_ATTENTION_DTYPES = ((torch.bfloat16, torch.bfloat16), (torch.bfloat16, torch.float32))
 
 
 def _rel_err(y: torch.Tensor, ref: torch.Tensor) -> float:
@@ -92,13 +101,13 @@ def run() -> dict:
     def record(case_id, y, ref, expected_shape, tol):
         results[case_id] = {"err": _rel_err(y, ref), "tol": tol, "shape": list(y.shape), "expected_shape": list(expected_shape), "dtype": str(y.dtype)}
 
-    for case in CONV_CASES:
-        for dtype in (torch.float32, torch.float16):
+    for index, case in enumerate(CONV_CASES):
+        for dtype in (torch.float32, torch.float16) + ((torch.bfloat16,) if index < BF16_CONV_CASES else ()):
             c_in, c_out, c_m, k, s, p, h, w, with_bias = case
             case_id = f"conv-cin{c_in}-cout{c_out}-cm{c_m}-k{k}s{s}p{p}-{h}x{w}-{'bias' if with_bias else 'nobias'}-{str(dtype)[6:]}"
             record(case_id, *_conv_case(*case, dtype), TOL[dtype])
-    for g, rh, rw, c in ATTENTION_CASES:
-        for dtype, scores_dtype in ((torch.float32, torch.float32), (torch.float16, torch.float16), (torch.float16, torch.float32)):
+    for index, (g, rh, rw, c) in enumerate(ATTENTION_CASES):
+        for dtype, scores_dtype in ATTENTION_DTYPES + (BF16_ATTENTION_DTYPES if index < BF16_ATTENTION_CASES else ()):
             case_id = f"attention-g{g}-r{rh}x{rw}-c{c}-{str(dtype)[6:]}-scores_{str(scores_dtype)[6:]}"
             record(case_id, *_attention_case(g, rh, rw, c, dtype, scores_dtype), TOL[dtype])
     record("attention-far-grid16-r1x2-float32", *_far_grid_case(), TOL[torch.float32])

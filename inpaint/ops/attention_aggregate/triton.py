@@ -10,8 +10,8 @@ row), which lies in canvas block ``cy // r_h``; it is covered by the patches of 
 
     y[c, y, x] = 1/4 * sum_{d, e in {0,1}, q valid} sum_k scores[q = (q_i, q_j), k] * x[c, row(k_i, d), col(k_j, e)]
 
-That is the reference's ``4 L C H W`` multiply-adds per image, accumulated in float32 (float32 or float16
-tensors; ``scores`` may be float32 while ``x`` is float16, as in mixed-precision graphs). Indices are int32.
+That is the reference's ``4 L C H W`` multiply-adds per image, accumulated in float32 (float32, float16 or
+bfloat16 tensors; ``scores`` may be float32 while ``x`` is 16-bit, as in mixed-precision graphs). Indices are int32.
 
 The same ``@triton.jit`` kernel serves :func:`masked_attention_aggregate_triton` (torch tensors: CUDA, or CPU
 under ``TRITON_INTERPRET=1``) and the TensorRT plugin's ``impl`` and ``aot_impl`` (``trt.py``); its runtime
@@ -143,8 +143,8 @@ def masked_attention_aggregate_triton(x, scores, rate=None):
     :func:`inpaint.ops.attention_aggregate.masked_attention_aggregate` (no residual).
 
     Args:
-        x: (N, C, H, W) float32 or float16 features, H = g * r_h, W = g * r_w (CUDA; CPU under ``TRITON_INTERPRET=1``).
-        scores: (N, L, L) float32 or float16 token attention, L = g * g, row = query, column = key.
+        x: (N, C, H, W) float32, float16 or bfloat16 features, H = g * r_h, W = g * r_w (CUDA; CPU under ``TRITON_INTERPRET=1``).
+        scores: (N, L, L) float32, float16 or bfloat16 token attention, L = g * g, row = query, column = key.
         rate: (r_h, r_w), an int, or None to derive it from the shapes (entries 0: derived).
     Returns:
         (N, C, H, W) in ``x``'s dtype, accumulated in float32.

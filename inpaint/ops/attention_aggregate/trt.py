@@ -4,12 +4,13 @@ Importing this module needs neither TensorRT nor Triton: the decorators apply on
 imports (:data:`REGISTERED` says whether they did), and Triton is imported when a kernel is compiled or run.
 
 - ``register``: the output is like ``x``: (N, C, H, W), dynamic N, H, W.
-- ``autotune``: x, scores, y all float32, all float16, or float16 features with float32 scores (mixed-precision
-  graphs keep the softmax in float32); LINEAR; tactics :data:`TACTICS` (``triton.TACTIC_BLOCK_P``).
+- ``autotune``: x, scores, y all float32, all float16 or all bfloat16, or 16-bit features with float32 scores
+  (mixed-precision graphs keep the softmax in float32); LINEAR; tactics :data:`TACTICS` (``triton.TACTIC_BLOCK_P``).
 - ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (:func:`compile_ptx` gives the same PTX for
   any arch). The token grid side g = sqrt(L) is a compile-time constant, so L must be a build-time constant
   (FAR: 256); the rate (r_h, r_w) = (H / g, W / g) is passed as int32 arguments, so H and W stay dynamic.
-- ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream.
+- ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream (float32 and float16:
+  ``trtp.Tensor`` has no ``__cuda_array_interface__`` for bfloat16, so bfloat16 engines need ``aot_impl``).
 
 The node's ``rate`` attribute (ONNX INTS) reaches the plugin as an int32 array of two elements
 (``npt.NDArray[np.int32]``); entries 0 mean "derived from the shapes" and the kernel always derives the rate
@@ -75,7 +76,7 @@ def compile_ptx(arch: int, dtype: str, rate=(0, 0), num_tokens: int = FAR_TOKEN_
 
     Args:
         arch: compute capability as an int (80, 86, 89, 90, ...); no GPU needed.
-        dtype: "float32" or "float16" (also "fp32", "fp16").
+        dtype: "float32", "float16" or "bfloat16" (also "fp32", "fp16", "bf16").
         rate: the node's attribute ([r_h, r_w], 0 = derived); it does not change the kernel, which reads the
             rate from the shapes at run time.
         num_tokens: L of the scores (N, L, L), a perfect square (FAR: 256); the kernel is compiled for g = sqrt(L).
@@ -93,7 +94,7 @@ def compile_ptx(arch: int, dtype: str, rate=(0, 0), num_tokens: int = FAR_TOKEN_
 if trtp is not None:
 
     def _dtype_name(dtype) -> str:
-        return {trt.float32: "fp32", trt.float16: "fp16"}[dtype]
+        return {trt.float32: "fp32", trt.float16: "fp16", trt.bfloat16: "bf16"}[dtype]
 
     @trtp.register(PLUGIN_NAME)
     def _register(x: trtp.TensorDesc, scores: trtp.TensorDesc, rate: Int32Attr) -> trtp.TensorDesc:
@@ -103,8 +104,8 @@ if trtp is not None:
     def _autotune(x: trtp.TensorDesc, scores: trtp.TensorDesc, outputs: Tuple[trtp.TensorDesc]) -> List[trtp.AutoTuneCombination]:
         # order: x, scores, y
         return [
-            trtp.AutoTuneCombination("FP32|FP16, FP32|FP16, FP32|FP16", "LINEAR", list(TACTICS)),
-            trtp.AutoTuneCombination("FP16, FP32, FP16", "LINEAR", list(TACTICS)),
+            trtp.AutoTuneCombination("FP32|FP16|BF16, FP32|FP16|BF16, FP32|FP16|BF16", "LINEAR", list(TACTICS)),
+            trtp.AutoTuneCombination("FP16|BF16, FP32, FP16|BF16", "LINEAR", list(TACTICS)),
         ]
 
     @trtp.impl(PLUGIN_NAME)

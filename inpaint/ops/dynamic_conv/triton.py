@@ -9,8 +9,8 @@ with one small matrix product and accumulates it against the image feature under
 
 which is the per-window reference (``reference.py``) without ever holding a window's kernel in memory:
 ``C_in*k*k*C_out*C_m`` multiply-adds per output pixel, the factorised form's count. Accumulation is float32
-for float32 and float16 tensors (``tl.dot`` with float32 output; IEEE float32 products for float32 inputs,
-so no TF32 rounding). Zero padding is a masked load. Indices are int32: every tensor must hold fewer than
+for float32, float16 and bfloat16 tensors (``tl.dot`` with float32 output: float16 weights give float16
+products, float32 and bfloat16 weights IEEE float32 products, so no TF32 rounding). Zero padding is a masked load. Indices are int32: every tensor must hold fewer than
 2**31 elements.
 
 The same ``@triton.jit`` kernel serves three callers: :func:`dynamic_conv_triton` (torch tensors: CUDA, or
@@ -125,15 +125,15 @@ def output_size(h: int, w: int, kernel_size: int, stride: int, pad: int) -> tupl
 def constexprs(kernel_size: int, stride: int, pad: int, dtype_name: str, block_p: int, has_bias: bool = True) -> dict:
     """The compile-time constants of :func:`dynamic_conv_kernel` for one op instance and tactic.
 
-    ``dtype_name``: "fp32" or "fp16", the generator weight's dtype: float32 weights get IEEE float32 products
-    (the mask features cast up), float16 weights tensor-core float16 products, both accumulated in float32.
+    ``dtype_name``: "fp32", "fp16" or "bf16", the generator weight's dtype: float16 weights get tensor-core
+    float16 products, float32 and bfloat16 weights IEEE float32 products (operands cast up); float32 sums.
     """
     return {
         "K": int(kernel_size),
         "STRIDE": int(stride),
         "PAD": int(pad),
         "HAS_BIAS": bool(has_bias),
-        "IEEE_FP32": dtype_name == "fp32",
+        "IEEE_FP32": dtype_name != "fp16",
         "BLOCK_P": int(block_p),
         "BLOCK_CO": BLOCK_CO,
         "BLOCK_M": BLOCK_M,
@@ -154,7 +154,7 @@ def launch_grid(n: int, h_out: int, w_out: int, c_out: int, block_p: int) -> tup
 def launch(e, m, weight, bias, y, kernel_size: int, stride: int, pad: int, block_p: int = TACTIC_BLOCK_P[0]) -> None:
     """Launch the kernel on torch tensors (contiguous; ``y`` preallocated, shape and dtype per ``contract.py``)."""
     scalars = kernel_scalars(tuple(e.shape), tuple(m.shape), tuple(y.shape))
-    dot_dtype = "fp32" if weight.dtype.itemsize == 4 else "fp16"  # float32 weights: IEEE products
+    dot_dtype = "fp16" if str(weight.dtype) == "torch.float16" else "fp32"  # else IEEE float32 products
     grid = launch_grid(y.shape[0], y.shape[2], y.shape[3], y.shape[1], block_p)
     dynamic_conv_kernel[grid](
         e,
@@ -173,8 +173,8 @@ def dynamic_conv_triton(e, m, weight, bias, kernel_size: int, stride: int, pad: 
     :func:`inpaint.ops.dynamic_conv.dynamic_conv` (no activation).
 
     Args:
-        e: (N, C_in, H, W) float32 or float16 image features (CUDA tensor; CPU under ``TRITON_INTERPRET=1``).
-        m: (N, C_m, H_out, W_out) mask features at the output resolution, float32 or float16.
+        e: (N, C_in, H, W) float32, float16 or bfloat16 image features (CUDA; CPU under ``TRITON_INTERPRET=1``).
+        m: (N, C_m, H_out, W_out) mask features at the output resolution, float32, float16 or bfloat16.
         weight: (C_in*k*k*C_out, C_m, 1, 1) generator weight; layout in ``contract.py``.
         bias: (C_in*k*k*C_out,) generator bias, or None.
         kernel_size, stride, pad: k, s, p; H_out = (H + 2p - k) // s + 1, likewise W_out.

@@ -6,12 +6,13 @@ imports (:data:`REGISTERED` says whether they did), and Triton is imported when 
 - ``register``: output ``(N, C_out, H_out, W_out)`` from the symbolic input dims (dynamic N, H, W), with
   ``C_out = weight.shape[0] // (C_in*k*k)`` and ``H_out = (H + 2p - k) // s + 1``; on the fake pass (dtypes
   only) it returns a descriptor like ``e``'s.
-- ``autotune``: all five I/O float32, all float16, or float16 features with float32 generator weights; LINEAR;
-  tactics :data:`TACTICS` (output pixels per program, ``triton.TACTIC_BLOCK_P``).
+- ``autotune``: all five I/O float32, all float16 or all bfloat16, or 16-bit features with float32 generator
+  weights (what mixed-precision graphs keep); LINEAR; tactics :data:`TACTICS` (``triton.TACTIC_BLOCK_P``).
 - ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (:func:`compile_ptx` gives the same PTX
   for any arch); engines built with it run without Python (trtexec too). The ONNX node asks for it with
   ``aot=1`` (``op.py``).
-- ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream.
+- ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream (float32 and float16:
+  ``trtp.Tensor`` has no ``__cuda_array_interface__`` for bfloat16, so bfloat16 engines need ``aot_impl``).
 
 The ONNX node's attributes ``kernel_size``, ``stride``, ``pad`` (ONNX INT) reach the plugin as int32 arrays
 of one element, which is also how they are declared (``npt.NDArray[np.int32]``: TensorRT <= 11.1 cannot
@@ -84,7 +85,7 @@ def compile_ptx(arch: int, dtype: str, **attributes) -> List[Tuple[str, str]]:
 
     Args:
         arch: compute capability as an int (80, 86, 89, 90, ...); no GPU needed.
-        dtype: "float32" or "float16" (also "fp32", "fp16").
+        dtype: "float32", "float16" or "bfloat16" (also "fp32", "fp16", "bf16").
         attributes: ``kernel_size``, ``stride``, ``pad`` (ints or 1-element arrays).
     Returns:
         One pair per tactic of :data:`TACTICS`; PTX ISA 8.7, ``.entry`` = e, m, weight, bias pointers, the
@@ -103,7 +104,7 @@ def compile_ptx(arch: int, dtype: str, **attributes) -> List[Tuple[str, str]]:
 if trtp is not None:
 
     def _dtype_name(dtype) -> str:
-        return {trt.float32: "fp32", trt.float16: "fp16"}[dtype]
+        return {trt.float32: "fp32", trt.float16: "fp16", trt.bfloat16: "bf16"}[dtype]
 
     def _out_extent(size, kernel_size: int, stride: int, pad: int):
         """(size + 2p - k) // s + 1 on a ShapeExpr (kept on the left of every operator)."""
@@ -134,11 +135,11 @@ if trtp is not None:
     def _autotune(
         e: trtp.TensorDesc, m: trtp.TensorDesc, weight: trtp.TensorDesc, bias: trtp.TensorDesc, outputs: Tuple[trtp.TensorDesc]
     ) -> List[trtp.AutoTuneCombination]:
-        # order: e, m, weight, bias, y. All float32 | all float16 (dependent), or float16 activations with
-        # the float32 generator weights that mixed-precision graphs keep
+        # order: e, m, weight, bias, y. All float32 | all float16 | all bfloat16 (dependent), or 16-bit
+        # activations with the float32 generator weights that mixed-precision graphs keep
         return [
-            trtp.AutoTuneCombination("FP32|FP16, FP32|FP16, FP32|FP16, FP32|FP16, FP32|FP16", "LINEAR", list(TACTICS)),
-            trtp.AutoTuneCombination("FP16, FP16, FP32, FP32, FP16", "LINEAR", list(TACTICS)),
+            trtp.AutoTuneCombination("FP32|FP16|BF16, FP32|FP16|BF16, FP32|FP16|BF16, FP32|FP16|BF16, FP32|FP16|BF16", "LINEAR", list(TACTICS)),
+            trtp.AutoTuneCombination("FP16|BF16, FP16|BF16, FP32, FP32, FP16|BF16", "LINEAR", list(TACTICS)),
         ]
 
     @trtp.impl(PLUGIN_NAME)
