@@ -13,12 +13,19 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-__all__ = ["PLUGIN_MODULES", "KERNEL_MODULES", "register_all", "plugin_version"]
+__all__ = ["PLUGIN_MODULES", "KERNEL_MODULES", "SUPPORT_MODULES", "TRT_NODE_ATTRIBUTES", "register_all", "plugin_version"]
 
 #: plugin modules, one per custom operator (``inpaint::<OpType>`` in TensorRT's plugin registry)
 PLUGIN_MODULES = ("inpaint.ops.dynamic_conv.trt", "inpaint.ops.attention_aggregate.trt")
 #: the Triton kernels the plugins launch (their source is part of an engine's identity)
 KERNEL_MODULES = ("inpaint.ops.dynamic_conv.triton", "inpaint.ops.attention_aggregate.triton")
+#: attributes every ``inpaint`` node of a plugin graph carries for TensorRT's ONNX parser, after the op's own:
+#: ``plugin_namespace`` names the plugin's namespace (TensorRT 10.6-10.9 need it; from 10.10 the parser also
+#: falls back to the node's domain); ``aot`` = 1 asks for the plugin's ``aot_impl`` (strict AOT), so engines
+#: run without Python and Polygraphy needs no PREFER_AOT network flag. The parser passes neither to the plugin.
+TRT_NODE_ATTRIBUTES = {"plugin_namespace": "inpaint", "aot": 1}
+#: shared code that shapes the compiled kernels (PTX ISA pin, the .entry fix-up), hashed with them
+SUPPORT_MODULES = ("inpaint.ops.triton_aot",)
 
 
 def register_all() -> list[str]:
@@ -43,8 +50,8 @@ def _source(module_name: str) -> bytes:
 
 
 def plugin_version() -> str:
-    """sha256 (first 16 hex digits) over the source of every plugin and kernel module, in a fixed order."""
+    """sha256 (first 16 hex digits) over the source of every plugin, kernel and support module, in a fixed order."""
     digest = hashlib.sha256()
-    for module_name in (*PLUGIN_MODULES, *KERNEL_MODULES):
+    for module_name in (*PLUGIN_MODULES, *KERNEL_MODULES, *SUPPORT_MODULES):
         digest.update(module_name.encode() + b"\0" + _source(module_name) + b"\0")
     return digest.hexdigest()[:16]

@@ -42,8 +42,10 @@ def test_graphs_and_metadata(exported):
         custom = [n for n in proto.graph.node if n.domain == "inpaint"]
         if ops == "plugin":
             assert [n.op_type for n in custom] == ["MaskAwareDynamicConv"] * len(model.net.encoder)
-            attrs = {a.name: a.i for a in custom[0].attribute}
-            assert attrs == {"kernel_size": 7, "stride": 2, "pad": 3}
+            attrs = {a.name: a.s.decode() if a.type == onnx.AttributeProto.STRING else a.i for a in custom[0].attribute}
+            # the op's attributes in the plugin's order, then TensorRT's parser attributes (namespace, strict AOT)
+            assert attrs == {"kernel_size": 7, "stride": 2, "pad": 3, "plugin_namespace": "inpaint", "aot": 1}
+            assert [a.name for a in custom[0].attribute] == ["kernel_size", "stride", "pad", "plugin_namespace", "aot"]
             assert meta[C.KEY_CUSTOM_OPS] == "MaskAwareDynamicConv"
         else:
             assert not custom and {n.domain for n in proto.graph.node} <= {"", "ai.onnx"}

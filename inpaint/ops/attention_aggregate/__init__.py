@@ -8,7 +8,8 @@ token-attention scores (the MAE's averaged attention), and overlapping pastes ar
 - :func:`masked_attention_aggregate_matmul` (``matmul.py``): block grid, one batched matmul with four shifted
   block grids, overlap-add; no unfold and no data-dependent convolution weights. The form the models run.
 
-:func:`masked_attention_aggregate` (``op.py``) is the dispatcher the models call. ``contract.py`` holds the
+:func:`masked_attention_aggregate` (``op.py``) is the dispatcher the models call; ``triton.py`` is the one-launch
+Triton kernel (:func:`masked_attention_aggregate_triton`) that ``trt.py``'s TensorRT plugin compiles to PTX. ``contract.py`` holds the
 ONNX contract (domain, op type, attributes, shapes) without importing torch.
 """
 
@@ -19,6 +20,7 @@ _TORCH_FORMS = {
     "masked_attention_aggregate": "inpaint.ops.attention_aggregate.op",
     "masked_attention_aggregate_matmul": "inpaint.ops.attention_aggregate.matmul",
     "masked_attention_aggregate_reference": "inpaint.ops.attention_aggregate.reference",
+    "masked_attention_aggregate_triton": "inpaint.ops.attention_aggregate.triton",
 }
 
 
@@ -33,5 +35,6 @@ __all__ = [
     "masked_attention_aggregate",
     "masked_attention_aggregate_matmul",
     "masked_attention_aggregate_reference",
+    "masked_attention_aggregate_triton",
     "resolve_rate",
 ]

@@ -1,5 +1,8 @@
 """The dispatcher the models call: the matmul form normally, one ``inpaint::MaskedAttentionAggregate`` node
-inside :func:`inpaint.ops.mode.export_mode` (custom_nodes=True) during ONNX export."""
+inside :func:`inpaint.ops.mode.export_mode` (custom_nodes=True) during ONNX export.
+
+The node also carries ``plugin_namespace="inpaint"`` and ``aot=1`` for TensorRT's ONNX parser
+(:data:`inpaint.ops.trt_plugins.TRT_NODE_ATTRIBUTES`); ONNX Runtime's kernel ignores undeclared attributes."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import torch
 from inpaint.ops.attention_aggregate.contract import DOMAIN, OP_TYPE, VERSION, onnx_rate_attribute, resolve_rate
 from inpaint.ops.attention_aggregate.matmul import masked_attention_aggregate_matmul
 from inpaint.ops.mode import emitting_custom_nodes
+from inpaint.ops.trt_plugins import TRT_NODE_ATTRIBUTES
 
 
 def masked_attention_aggregate(x: torch.Tensor, scores: torch.Tensor, rate: int | tuple[int, int] | None = None) -> torch.Tensor:
@@ -27,7 +31,7 @@ def masked_attention_aggregate(x: torch.Tensor, scores: torch.Tensor, rate: int 
     return torch.onnx.ops.symbolic(
         f"{DOMAIN}::{OP_TYPE}",
         (x, scores),
-        {"rate": onnx_rate_attribute(resolved)},
+        {"rate": onnx_rate_attribute(resolved), **TRT_NODE_ATTRIBUTES},  # the op's attribute first (see trt.py)
         dtype=x.dtype,
         shape=x.shape,
         version=VERSION,

@@ -9,6 +9,8 @@ Two exact forms live here:
   per-pixel contraction with ``[m, 1]``; the form the models use.
 
 ``contract.py`` holds the ONNX contract (domain, op type, attributes) without importing torch.
+``triton.py`` is the one-launch Triton kernel (:func:`dynamic_conv_triton`; CUDA, or CPU under
+``TRITON_INTERPRET=1``) that ``trt.py``'s TensorRT plugin compiles to PTX.
 """
 
 from inpaint._lazy import lazy_attributes
@@ -18,10 +20,11 @@ _TORCH_FORMS = {
     "dynamic_conv": "inpaint.ops.dynamic_conv.factorized",
     "factorize_generator": "inpaint.ops.dynamic_conv.factorized",
     "dynamic_conv_windows": "inpaint.ops.dynamic_conv.reference",
+    "dynamic_conv_triton": "inpaint.ops.dynamic_conv.triton",
 }
 
 
 __getattr__ = lazy_attributes(__name__, _TORCH_FORMS)  # torch-importing modules load on first use
 
 
-__all__ = ["DOMAIN", "OP_TYPE", "DynamicConvSpec", "dynamic_conv", "dynamic_conv_windows", "factorize_generator"]
+__all__ = ["DOMAIN", "OP_TYPE", "DynamicConvSpec", "dynamic_conv", "dynamic_conv_triton", "dynamic_conv_windows", "factorize_generator"]
