@@ -5,7 +5,8 @@
 The first ``--photos`` 480x360 photos of ``examples/val_photos.txt`` (read from ``--data``, never copied
 into the repository) are enlarged ``--scales`` times with bicubic interpolation; free-form masks
 (``inpaint eval --generate-masks``, seed 0) of the hole-ratio bins ``--bins`` are made at 1x and enlarged
-with nearest neighbour. Each (scale, strategy) is one ``inpaint eval --strategy S --baselines ''`` run on
+with nearest neighbour; a second set per scale (``<s>x-objects``) has two masks per photo of two compact
+blobs each (the object-removal case). Each (set, strategy) is one ``inpaint eval --strategy S --baselines ''`` run on
 the bundled default model; ``crop`` is also scored with bilinear instead of bicubic enlarging (through
 the same :func:`inpaint.runtime.evaluate.evaluate`). Prints the hole-PSNR table and writes every run's
 JSON into the work folder.
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,6 +55,31 @@ def prepare(workdir: Path, data: Path, n_photos: int, scales: list[int], bins: l
         for m in sorted((base / "masks").iterdir()):
             hole = read_mask(m).astype("uint8") * 255
             write_image(out / "masks" / m.name, cv2.resize(hole, None, fx=s, fy=s, interpolation=cv2.INTER_NEAREST))
+
+
+def prepare_objects(workdir: Path, scales: list[int]) -> None:
+    """A second set, ``<s>x-objects``: per photo two masks of two compact blobs (ellipses, seeded), the
+    object-removal case that free-form strokes spread over the whole photo do not cover."""
+    from inpaint.runtime.io import read_image, write_image
+
+    base = workdir / "1x"
+    for s in scales:
+        out = workdir / f"{s}x-objects"
+        if (out / "masks").is_dir():
+            continue
+        (out / "masks").mkdir(parents=True)
+        (out / "images").symlink_to((workdir / f"{s}x" / "images").resolve())
+        for i, p in enumerate(sorted((base / "images").iterdir())):
+            h, w = read_image(p).size
+            for j in range(2):
+                rng = np.random.default_rng([i, j])
+                hole = np.zeros((h, w), np.uint8)
+                for _ in range(2):
+                    axes = (int(rng.integers(12, 40)), int(rng.integers(12, 40)))
+                    centre = (int(rng.integers(60, w - 60)), int(rng.integers(60, h - 60)))
+                    cv2.ellipse(hole, centre, axes, float(rng.integers(0, 180)), 0, 360, 255, -1)
+                big = cv2.resize(hole, None, fx=s, fy=s, interpolation=cv2.INTER_NEAREST)
+                write_image(out / "masks" / f"{p.stem}__o{j}.png", big)
 
 
 def run_eval(folder: Path, strategy: str) -> dict:
@@ -94,13 +121,15 @@ def main() -> None:
     args = ap.parse_args()
     scales, bins = [int(s) for s in args.scales.split(",")], [int(b) for b in args.bins.split(",")]
     prepare(args.workdir, args.data, args.photos, scales, bins)
+    prepare_objects(args.workdir, scales)
     table: dict[str, dict[str, dict]] = {}
     for s in scales:
-        folder = args.workdir / f"{s}x"
-        table[f"{s}x"] = {st: run_eval(folder, st) for st in args.strategies.split(",")}
-        table[f"{s}x"]["crop-linear"] = run_linear(folder)
+        for kind in ("", "-objects"):
+            folder = args.workdir / f"{s}x{kind}"
+            table[folder.name] = {st: run_eval(folder, st) for st in args.strategies.split(",")}
+            table[folder.name]["crop-linear"] = run_linear(folder)
     (args.workdir / "table.json").write_text(json.dumps(table, indent=2))
-    print("| scale | hole-ratio bin | n | " + " | ".join(table[f"{scales[0]}x"]) + " |")
+    print("| set | hole-ratio bin | n | " + " | ".join(table[f"{scales[0]}x"]) + " |")
     for scale, by_strategy in table.items():
         for group in next(iter(by_strategy.values())):
             cells = [f"{by_strategy[st][group]['madf-s']['hole_psnr']:.2f}" for st in by_strategy]

@@ -106,9 +106,19 @@ def _reason(name: str, exc: BaseException) -> str:
 
 @dataclass
 class _Loaded:
+    """A loaded item waiting for its batch. rgb / hole are dropped (None) as soon as its result exists,
+    so that a large photo is not held twice while its result is encoded."""
+
     item: Item
-    picture: Picture
-    hole: np.ndarray
+    rgb: np.ndarray | None
+    hole: np.ndarray | None
+    alpha: np.ndarray | None
+    grey: bool
+
+    @classmethod
+    def load(cls, item: Item) -> _Loaded:
+        picture, hole = item.load()
+        return cls(item, picture.rgb, hole, picture.alpha, picture.grey)
 
 
 def run_pipeline(
@@ -147,7 +157,7 @@ def run_pipeline(
             on_done(name, error is None)
 
     def save(entry: _Loaded, rgb: np.ndarray) -> None:
-        result = Picture(rgb=rgb, alpha=entry.picture.alpha, grey=entry.picture.grey)
+        result = Picture(rgb=rgb, alpha=entry.alpha, grey=entry.grey)
         try:
             entry.item.save(result)
         except Exception as exc:  # noqa: BLE001  one failed write fails one item
@@ -157,7 +167,7 @@ def run_pipeline(
 
     def flush(group: list[_Loaded]) -> None:
         try:
-            results = inpaint_arrays(runner, [e.picture.rgb for e in group], [e.hole for e in group],
+            results = inpaint_arrays(runner, [e.rgb for e in group], [e.hole for e in group],
                                      strategy=strategy, dilate=dilate)
         except Exception as exc:  # noqa: BLE001
             if len(group) > 1:  # e.g. out of memory: retry one at a time
@@ -167,19 +177,22 @@ def run_pipeline(
                 return
             finish(group[0].item.name, exc)
             return
+        for entry in group:
+            entry.rgb = entry.hole = None
         for entry, rgb in zip(group, results):
             save(entry, rgb)
 
     for item in source:
         try:
-            picture, hole = item.load()
+            loaded = _Loaded.load(item)
         except Exception as exc:  # noqa: BLE001  a broken file fails one item
             finish(item.name, exc)
             continue
-        group = pending.setdefault(picture.size, [])
-        group.append(_Loaded(item, picture, hole))
-        if len(group) >= batch:
-            flush(pending.pop(picture.size))
+        size = loaded.rgb.shape[:2]
+        pending.setdefault(size, []).append(loaded)
+        del loaded  # only ``pending`` holds the picture, so that flush can free it
+        if len(pending[size]) >= batch:
+            flush(pending.pop(size))
         elif sum(len(g) for g in pending.values()) >= PENDING_BATCHES * batch:
             flush(pending.pop(next(iter(pending))))
     for size in list(pending):
