@@ -20,11 +20,13 @@ from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.io import Picture
 from inpaint.runtime.processing import dilate_mask
-from inpaint.runtime.strategies import check_strategy, choose_strategy, working_size
+from inpaint.runtime.strategies import check_strategy, working_size
+from inpaint.runtime.strategies.choose import choose
 from inpaint.runtime.strategies.crop import inpaint_crop
 from inpaint.runtime.strategies.full import inpaint_full
 from inpaint.runtime.strategies.memory import available_mb
 from inpaint.runtime.strategies.resize import inpaint_resize
+from inpaint.runtime.strategies.windows import Plan
 from inpaint.runtime.sources import FrameSource, Item
 
 __all__ = ["Report", "inpaint_arrays", "run_pipeline"]
@@ -40,7 +42,7 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
     """Inpaint equal-size pictures with one strategy (:mod:`inpaint.runtime.strategies`).
 
     rgbs: each (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB. holes: each (H, W), non-zero = hole.
-    strategy: "auto" (chosen per picture, see :func:`~inpaint.runtime.strategies.choose_strategy`) | "crop"
+    strategy: "auto" (chosen per picture, see :func:`~inpaint.runtime.strategies.choose.choose`) | "crop"
         (windows around the holes at the working size; crop windows of equal size from all pictures run as
         one batch) | "resize" (the whole picture at the working size) | "full" (native resolution; UserError
         naming ``crop`` when its memory estimate exceeds the memory available).
@@ -58,13 +60,16 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
         masks = [dilate_mask(h, dilate) for h in masks]
     results: list[np.ndarray | None] = [None] * len(rgbs)
     chosen: dict[str, list[int]] = {}
+    plans: dict[int, Plan | None] = {}  # crop plans that auto made to decide
     available = available_mb() if strategy in ("auto", "full") else None
     for i, (rgb, hole) in enumerate(zip(rgbs, masks)):
         if not hole.any():
             results[i] = np.array(rgb, copy=True)
-        else:
-            name = choose_strategy(runner, hole, available) if strategy == "auto" else strategy
-            chosen.setdefault(name, []).append(i)
+            continue
+        name = strategy
+        if strategy == "auto":
+            name, plans[i] = choose(runner, hole, available)
+        chosen.setdefault(name, []).append(i)
     for name, idx in chosen.items():
         sub_rgbs, sub_holes = [rgbs[i] for i in idx], [masks[i] for i in idx]
         h, w = sub_holes[0].shape
@@ -75,7 +80,7 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
             outs = inpaint_resize(runner, sub_rgbs, sub_holes)
             _log.debug("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
         else:
-            outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes)
+            outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes, plans=[plans.get(i) for i in idx])
             _log.debug("%dx%d: strategy crop, %s window(s) of at most %d px", w, h,
                        "+".join(map(str, counts)), working_size(runner))
         for i, out in zip(idx, outs):

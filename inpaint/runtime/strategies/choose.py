@@ -1,8 +1,9 @@
 """``--strategy auto``: which strategy a photo gets, from its size, its hole and the memory available.
 
     full    when the photo's long side is at most AUTO_FULL_SIDE x the working size and it fits in memory;
-    resize  when the hole covers more than AUTO_RESIZE_HOLE of the photo;
-    crop    otherwise.
+    resize  when the crop windows around the holes would cover more than AUTO_RESIZE_COVER of the photo
+            (holes spread over most of it: one view of the whole photo then beats several partial ones);
+    crop    otherwise (with the plan made for the decision).
 
 The thresholds come from the quality table in the README's large-photo section (PSNR in the holes of
 crop, resize and full on the validation photos at 1x, 2x and 4x).
@@ -15,15 +16,17 @@ import numpy as np
 from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.strategies.full import fits_full
+from inpaint.runtime.strategies.windows import Plan, Window, plan_windows
 
-__all__ = ["STRATEGIES", "AUTO_FULL_SIDE", "AUTO_RESIZE_HOLE", "check_strategy", "choose_strategy", "working_size"]
+__all__ = ["STRATEGIES", "AUTO_FULL_SIDE", "AUTO_RESIZE_COVER", "check_strategy", "choose", "choose_strategy",
+           "window_cover", "working_size"]
 
 #: the names ``--strategy`` accepts
 STRATEGIES = ("auto", "crop", "resize", "full")
 #: auto runs ``full`` up to this many times the working size (long side)
 AUTO_FULL_SIDE = 2.0
-#: auto runs ``resize`` above this hole fraction
-AUTO_RESIZE_HOLE = 0.5
+#: auto runs ``resize`` when the crop windows would cover more than this fraction of the photo
+AUTO_RESIZE_COVER = 0.4
 #: working size used when a model file does not record its training size
 DEFAULT_WORKING_SIZE = 256
 
@@ -41,11 +44,31 @@ def working_size(runner: Runner) -> int:
     return info.train_size if info is not None and info.train_size > 0 else DEFAULT_WORKING_SIZE
 
 
-def choose_strategy(runner: Runner, hole: np.ndarray, available: float | None = None) -> str:
-    """The strategy ``auto`` runs for one picture. hole: (H, W) bool, True = hole."""
+def window_cover(windows: list[Window], hw: tuple[int, int]) -> float:
+    """Fraction of an (H, W) photo inside at least one of ``windows`` (exact, by coordinate compression)."""
+    if not windows:
+        return 0.0
+    ys = np.unique([v for w in windows for v in (w.y0, w.y1)])
+    xs = np.unique([v for w in windows for v in (w.x0, w.x1)])
+    inside = np.zeros((len(ys) - 1, len(xs) - 1), bool)
+    for w in windows:
+        inside[np.searchsorted(ys, w.y0) : np.searchsorted(ys, w.y1), np.searchsorted(xs, w.x0) : np.searchsorted(xs, w.x1)] = True
+    area = (np.diff(ys)[:, None] * np.diff(xs)[None, :] * inside).sum()
+    return float(area) / (hw[0] * hw[1])
+
+
+def choose(runner: Runner, hole: np.ndarray, available: float | None = None) -> tuple[str, Plan | None]:
+    """(strategy, crop plan or None): what ``auto`` runs for one picture. hole: (H, W) bool, True = hole."""
     h, w = hole.shape
-    if max(h, w) <= AUTO_FULL_SIDE * working_size(runner) and fits_full(runner, (h, w), 1, available):
-        return "full"
-    if np.count_nonzero(hole) > AUTO_RESIZE_HOLE * hole.size:
-        return "resize"
-    return "crop"
+    size = working_size(runner)
+    if max(h, w) <= AUTO_FULL_SIDE * size and fits_full(runner, (h, w), 1, available):
+        return "full", None
+    plan = plan_windows(np.ascontiguousarray(hole), size)
+    if window_cover(plan.windows, (h, w)) > AUTO_RESIZE_COVER:
+        return "resize", None
+    return "crop", plan
+
+
+def choose_strategy(runner: Runner, hole: np.ndarray, available: float | None = None) -> str:
+    """The strategy ``auto`` runs for one picture (see :func:`choose`)."""
+    return choose(runner, hole, available)[0]

@@ -134,11 +134,12 @@ def _paste(result: np.ndarray, plan: Plan, i: int, small: np.ndarray, interpolat
 
 
 def inpaint_crop(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
-                 *, interpolation: int = UPSAMPLE) -> tuple[list[np.ndarray], list[int]]:
-    """Plan windows for every picture at ``runner.metadata.train_size`` and run them.
+                 *, interpolation: int = UPSAMPLE, plans: Sequence[Plan | None] | None = None) -> tuple[list[np.ndarray], list[int]]:
+    """Plan windows for every picture at the working size (``runner.metadata.train_size``) and run them.
 
-    Returns (results, windows per picture).
+    plans: already made plans (None entries are planned here). Returns (results, windows per picture).
     """
     size = working_size(runner)
-    plans = [plan_windows(np.ascontiguousarray(h), size) for h in holes]
+    given = list(plans) if plans is not None else [None] * len(holes)
+    plans = [p if p is not None else plan_windows(np.ascontiguousarray(h), size) for p, h in zip(given, holes)]
     return inpaint_windows(runner, rgbs, holes, plans, interpolation=interpolation), [len(p.windows) for p in plans]

@@ -16,11 +16,12 @@ from inpaint.runtime.jobs import plan_jobs
 from inpaint.runtime.pipeline import inpaint_arrays, run_pipeline
 from inpaint.runtime.sources import ImageFiles
 from inpaint.runtime.strategies import choose_strategy
+from inpaint.runtime.strategies.choose import AUTO_RESIZE_COVER, window_cover
 from inpaint.runtime.strategies import crop as crop_module
 from inpaint.runtime.strategies.crop import waves
 from inpaint.runtime.strategies.full import full_estimate_mb
 from inpaint.runtime.strategies.memory import MEMORY_ENV, available_mb
-from inpaint.runtime.strategies.windows import plan_windows
+from inpaint.runtime.strategies.windows import Window, plan_windows
 from tests.runtime.fakes import FillRunner
 
 STRATEGIES = ["crop", "resize", "full"]
@@ -170,9 +171,15 @@ def test_full_is_refused_with_its_estimate_when_memory_is_short(monkeypatch):
         inpaint_arrays(runner, [rgb], [hole], strategy="full")
     assert f"{need / 1024:.1f} GB" in str(info.value)
     assert runner.calls == []  # refused before anything ran
-    # auto does not refuse: it falls back to crop
-    (out,) = inpaint_arrays(runner, [rgb], [hole], strategy="auto")
-    assert runner.calls and runner.calls[0][2:] == (64, 64)
+    # auto does not refuse: a photo it would run at full resolution (long side <= 2 x 64) is cropped instead
+    small, small_hole = rgb[:100, :128], np.zeros((100, 128), bool)
+    small_hole[40:50, 40:50] = True
+    monkeypatch.setenv(MEMORY_ENV, str(full_estimate_mb(runner, (100, 128)) / 2))
+    (out,) = inpaint_arrays(runner, [small], [small_hole], strategy="auto")
+    assert runner.calls == [(1, 3, 64, 64)] and np.array_equal(out[~small_hole], small[~small_hole])
+    monkeypatch.delenv(MEMORY_ENV)
+    inpaint_arrays(runner, [small], [small_hole], strategy="auto")
+    assert runner.calls[-1] == (1, 3, 112, 128)  # with the memory: full resolution, padded to the stride
     monkeypatch.setenv(MEMORY_ENV, "lots")
     with pytest.raises(UserError, match=MEMORY_ENV):
         available_mb()
@@ -195,7 +202,17 @@ def test_auto_chooses_by_size_hole_and_memory(monkeypatch):
     large[10:20, 10:20] = True
     assert choose_strategy(runner, large) == "crop"
     assert choose_strategy(runner, np.ones((300, 400), bool)) == "resize"
+    spread = np.zeros((300, 400), bool)
+    spread[20::70, 20::90] = True  # 25 specks: 0.02 % of the pixels, but their windows cover most of the photo
+    assert window_cover(plan_windows(spread, 64).windows, spread.shape) > AUTO_RESIZE_COVER
+    assert choose_strategy(runner, spread) == "resize"
     assert choose_strategy(runner, small, available=full_estimate_mb(runner, (100, 128)) / 2) == "crop"
+
+
+def test_window_cover_counts_overlaps_once():
+    wins = [Window(0, 0, 10, 10), Window(5, 5, 15, 15), Window(30, 30, 40, 50)]
+    assert window_cover(wins, (50, 50)) == pytest.approx((100 + 100 - 25 + 200) / 2500)
+    assert window_cover([], (5, 5)) == 0.0
 
 
 def test_verbose_log_names_the_strategy_and_windows(caplog):
