@@ -41,8 +41,8 @@ def _picture(h: int, w: int) -> np.ndarray:
 
 
 def make_case(folder: Path, name: str, h: int, w: int) -> tuple[Path, Path]:
-    """``name``.jpg and ``name``_mask.png (two holes of about 1 % of the short side)."""
-    photo, mask = folder / f"{name}.jpg", folder / f"{name}_mask.png"
+    """``name``-WxH.jpg and ``name``-WxH_mask.png (two holes of 2-4 % of the short side)."""
+    photo, mask = folder / f"{name}-{w}x{h}.jpg", folder / f"{name}-{w}x{h}_mask.png"
     if not photo.is_file():
         cv2.imwrite(str(photo), _picture(h, w), [cv2.IMWRITE_JPEG_QUALITY, 95])
         hole = np.zeros((h, w), np.uint8)

@@ -14,7 +14,7 @@ import typer
 from inpaint.errors import UserError
 
 STRATEGY_HELP = (
-    "auto (full resolution up to twice the model's working size, else crop; resize when the holes cover most "
+    "auto (full resolution up to twice the model's working size, else crop; resize when the crop windows would cover most "
     "of the photo) | crop (windows around the holes at the working size) | resize (the whole photo at the "
     "working size) | full (native resolution; refused when it cannot fit in memory)."
 )

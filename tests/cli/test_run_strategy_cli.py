@@ -64,7 +64,7 @@ def test_full_refused_names_crop_and_leaves_no_output(tmp_path, model_files, cap
     monkeypatch.setenv(MEMORY_ENV, "1")
     assert main(_args(tmp_path, model_files, "--strategy", "full")) == 1  # a failed item: the batch rule's exit 1
     err = capsys.readouterr().err
-    assert "--strategy full on a 200x150 photo needs about" in err and "use --strategy crop" in err
+    assert "--strategy full on this 200x150 photo needs about" in err and "use --strategy crop" in err
     assert not (tmp_path / "out.png").exists()
 
 

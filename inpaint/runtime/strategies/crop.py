@@ -16,7 +16,6 @@ Windows of one wave with equal padded size, from all pictures of the call, run a
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 
@@ -31,7 +30,6 @@ from inpaint.runtime.strategies.windows import Plan, plan_windows
 
 __all__ = ["inpaint_crop", "inpaint_windows", "waves", "batch_cap", "WINDOW_BATCH_MB", "MAX_WINDOW_BATCH"]
 
-_log = logging.getLogger(__name__)
 
 #: working memory one batch of windows may take (estimated by :func:`.memory.working_mb`); with the
 #: bundled madf-s on ONNX Runtime (1742 MB / MP) that is 4 windows of 256 x 256

@@ -51,7 +51,7 @@ def check_full(runner: Runner, hw: tuple[int, int], available: float | None = No
     if have is not None and need > have:
         info = runner.metadata
         raise UserError(
-            f"--strategy full on a {hw[1]}x{hw[0]} photo needs about {need / 1024:.1f} GB ({runner.name}, "
+            f"--strategy full on this {hw[1]}x{hw[0]} photo needs about {need / 1024:.1f} GB ({runner.name}, "
             f"{info.preset if info else 'model'}) but {have / 1024:.1f} GB is available "
             f"(MemAvailable / {MEMORY_ENV}); use --strategy crop (or auto) to run only around the holes"
         )

@@ -167,7 +167,7 @@ def test_full_is_refused_with_its_estimate_when_memory_is_short(monkeypatch):
     need = full_estimate_mb(runner, (300, 400))
     monkeypatch.setenv(MEMORY_ENV, str(need / 2))
     assert available_mb() == pytest.approx(need / 2)
-    with pytest.raises(UserError, match=r"--strategy full on a 400x300 photo needs about .* GB .*use --strategy crop") as info:
+    with pytest.raises(UserError, match=r"--strategy full on this 400x300 photo needs about .* GB .*use --strategy crop") as info:
         inpaint_arrays(runner, [rgb], [hole], strategy="full")
     assert f"{need / 1024:.1f} GB" in str(info.value)
     assert runner.calls == []  # refused before anything ran
