@@ -1,4 +1,4 @@
-"""``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F]``."""
+"""``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F] [--strategy S]``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def eval_command(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write every number as JSON here."),
     sheet: Optional[Path] = typer.Option(Path("eval_sheet.png"), help="Contact sheet of the first cases (input, mask, baselines, model, photo)."),
     seed: int = typer.Option(0, help="Seed of --generate-masks."),
+    strategy: str = typer.Option("auto", "--strategy", help="How the model meets photos larger than its working size: auto | crop | resize | full (as 'inpaint run')."),
 ) -> None:
     """PSNR / SSIM of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin."""
     from rich.console import Console
@@ -37,16 +38,16 @@ def eval_command(
         raise UserError(f"--masks {masks}: no such folder; make one with --generate-masks")
     cases = load_cases(find_cases(images, masks))
     names = [b for b in baselines.split(",") if b]
-    with Inpainter.load(model, engine=engine) as painter, Progress(transient=True) as bar:
+    with Inpainter.load(model, engine=engine, strategy=strategy) as painter, Progress(transient=True) as bar:
         task = bar.add_task("eval", total=len(cases))
         report = evaluate(cases, painter.inpaint, names, model_name=painter.info.preset or "model", sheet=sheet, on_case=lambda: bar.advance(task))
     summary = report.summary()
-    table = Table(title=f"{len(cases)} cases, whole-image PSNR (dB) / SSIM")
+    table = Table(title=f"{len(cases)} cases, whole-image PSNR (dB) / SSIM / PSNR in the holes (dB)")
     table.add_column("hole ratio")
     for m in report.methods:
         table.add_column(m, justify="right")
     for group, scores in summary.items():
-        table.add_row(f"{group} (n={scores[report.methods[0]]['n']})", *(f"{scores[m]['psnr']:.2f} / {scores[m]['ssim']:.4f}" for m in report.methods))
+        table.add_row(f"{group} (n={scores[report.methods[0]]['n']})", *(f"{scores[m]['psnr']:.2f} / {scores[m]['ssim']:.4f} / {scores[m]['hole_psnr']:.2f}" for m in report.methods))
     Console().print(table)
     if json_path:
         json_path.write_text(report.to_json())

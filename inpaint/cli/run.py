@@ -1,4 +1,5 @@
-"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``.
+"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]
+[--strategy auto|crop|resize|full] [--dilate PX]``.
 
 Imports nothing heavy at import time: ``inpaint run --help`` works without torch or onnxruntime.
 """
@@ -12,6 +13,11 @@ import typer
 
 from inpaint.errors import UserError
 
+STRATEGY_HELP = (
+    "auto (full resolution up to twice the model's working size, else crop; resize when the crop windows would cover most "
+    "of the photo) | crop (windows around the holes at the working size) | resize (the whole photo at the "
+    "working size) | full (native resolution; refused when it cannot fit in memory)."
+)
 ENGINE_HELP = "auto (the fastest installed engine that runs the model file) | onnx | torch | trt (reserved)."
 
 
@@ -24,6 +30,8 @@ def run(
     batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images run together, up to this many."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda."),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images whose output exists (resume a stopped run)."),
+    strategy: str = typer.Option("auto", "--strategy", help=STRATEGY_HELP),
+    dilate: int = typer.Option(0, "--dilate", help="Grow the mask by PX pixels first, so that object edges and halos go too (default 0 for photos).", metavar="PX"),
 ) -> int:
     """Remove the masked regions of one image or a folder of images.
 
@@ -35,21 +43,26 @@ def run(
     from inpaint.runtime.model_files import resolve_model
     from inpaint.runtime.sources import ImageFiles
 
+    from inpaint.runtime.strategies import check_strategy
+
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
+    check_strategy(strategy)
+    if dilate < 0:
+        raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     # cheap checks first: the inputs, then the model
     jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing)
     source = ImageFiles(jobs, missing)
     runner = load_runner(resolve_model(model, engine), engine, device)
     with runner:
-        report = _run_with_progress(runner, source, batch)
+        report = _run_with_progress(runner, source, batch, strategy=strategy, dilate=dilate)
     typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
     for name, reason in report.failed:
         typer.echo(f"failed: {name}: {reason}", err=True)
     return 1 if report.failed else 0
 
 
-def _run_with_progress(runner, source, batch: int):
+def _run_with_progress(runner, source, batch: int, **options):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -59,4 +72,4 @@ def _run_with_progress(runner, source, batch: int):
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
         task = progress.add_task("inpainting", total=len(source))
-        return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task))
+        return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task), **options)

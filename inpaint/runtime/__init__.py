@@ -4,9 +4,10 @@
     out = Inpainter.load("madf.onnx").inpaint(rgb, mask)     # rgb (H, W, 3) uint8, mask non-zero = hole
 
 Layout: ``io`` (files), ``processing`` (padding, compositing), ``jobs`` (pairing inputs and outputs),
-``sources`` (where pictures come from), ``backends`` (the engine table and the runners), ``pipeline``
-(batches), ``inpainter`` (the Python API), ``bench`` (latency and memory). No torch unless the torch
-engine is used. The names below are imported on first use.
+``sources`` (where pictures come from), ``backends`` (the engine table and the runners), ``strategies``
+(crop / resize / full: how a large photo meets the model's working size), ``pipeline`` (batches),
+``inpainter`` (the Python API), ``bench`` (latency and memory). No torch unless the torch engine is used.
+The names below are imported on first use.
 """
 
 from __future__ import annotations

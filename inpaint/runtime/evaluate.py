@@ -2,7 +2,8 @@
 push-pull; :mod:`inpaint.runtime.baselines`).
 
 Cases are (photo, mask) pairs. Metrics are over the whole composited image in [0, 1] (known pixels equal
-the photo's for every method), averaged over cases, overall and per hole-ratio bin as the papers' tables
+the photo's for every method), plus PSNR over the hole pixels alone (``hole_psnr``: what differs between
+methods and between ``--strategy`` choices on large photos), averaged over cases, overall and per hole-ratio bin as the papers' tables
 (0.01-0.1, 0.1-0.2, ..., 0.5-0.6; the partial-convolution paper's irregular-mask bins). No torch needed.
 """
 
@@ -74,11 +75,11 @@ def load_cases(pairs: Iterable[tuple[Path, Path]]) -> list[Case]:
 @dataclass
 class Report:
     methods: list[str]
-    #: per case: name, ratio, bin, {method: (psnr, ssim)}
+    #: per case: name, ratio, bin, scores {method: (psnr, ssim)}, hole_psnr {method: PSNR over the hole pixels}
     rows: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """{group: {method: {"psnr", "ssim", "n"}}} for "overall" and every non-empty bin."""
+        """{group: {method: {"psnr", "ssim", "hole_psnr", "n"}}} for "overall" and every non-empty bin."""
         groups: dict[str, list[dict]] = {"overall": self.rows}
         for lo, hi in BINS:
             key = f"({lo:g},{hi:g}]"
@@ -86,7 +87,8 @@ class Report:
         out = {}
         for key, rows in groups.items():
             if rows:
-                out[key] = {m: {"psnr": float(np.mean([r["scores"][m][0] for r in rows])), "ssim": float(np.mean([r["scores"][m][1] for r in rows])), "n": len(rows)} for m in self.methods}
+                out[key] = {m: {"psnr": float(np.mean([r["scores"][m][0] for r in rows])), "ssim": float(np.mean([r["scores"][m][1] for r in rows])),
+                                "hole_psnr": float(np.mean([r["hole_psnr"][m] for r in rows])), "n": len(rows)} for m in self.methods}
         return out
 
     def to_json(self) -> str:
@@ -115,7 +117,9 @@ def evaluate(
             outputs[model_name] = model(case.rgb, case.hole)
         truth = case.rgb / 255.0
         scores = {m: (psnr(o / 255.0, truth), ssim(o / 255.0, truth)) for m, o in outputs.items()}
-        report.rows.append({"case": case.name, "ratio": case.ratio, "bin": bin_of(case.ratio), "scores": scores})
+        in_hole = {m: psnr(o[case.hole] / 255.0, truth[case.hole]) if case.hole.any() else 100.0 for m, o in outputs.items()}
+        report.rows.append({"case": case.name, "ratio": case.ratio, "bin": bin_of(case.ratio), "scores": scores,
+                            "hole_psnr": in_hole})
         if sheet is not None and len(tiles) < sheet_rows:
             tiles.append(_sheet_row(case, outputs))
         if on_case:

@@ -4,7 +4,8 @@
     painter = Inpainter.load("madf.onnx")              # engine="auto": the fastest installed backend
     out = painter.inpaint(rgb, mask)                   # rgb (H, W, 3) uint8, mask (H, W) non-zero = hole
 
-Any H and W (padded to the model's stride and cropped back); known pixels come back bit-identical.
+Any H and W: ``strategy="auto"`` runs small pictures at full resolution and large ones in windows around
+the holes (:mod:`inpaint.runtime.strategies`); known pixels come back bit-identical.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from inpaint.runtime.backends import load_runner
 from inpaint.runtime.backends.base import ModelInfo, Runner
 from inpaint.runtime.model_files import resolve_model
 from inpaint.runtime.pipeline import inpaint_arrays
+from inpaint.runtime.strategies import check_strategy
 
 __all__ = ["Inpainter"]
 
@@ -35,21 +37,34 @@ def _check_pair(rgb: np.ndarray, mask: np.ndarray, index: int | None = None) -> 
     return rgb, mask != 0
 
 
+def _check_dilate(dilate: int) -> int:
+    if int(dilate) != dilate or dilate < 0:
+        raise UserError(f"dilate={dilate}: must be a whole number of pixels, 0 or more")
+    return int(dilate)
+
+
 class Inpainter:
     """A loaded model behind one backend. Use :meth:`load`; close it (or use ``with``) to free it."""
 
-    def __init__(self, runner: Runner):
+    def __init__(self, runner: Runner, strategy: str = "auto", dilate: int = 0):
+        self.strategy, self.dilate = check_strategy(strategy), _check_dilate(dilate)
         self.runner = runner.activate()
 
     @classmethod
-    def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto") -> Inpainter:
+    def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto", *,
+             strategy: str = "auto", dilate: int = 0) -> Inpainter:
         """Load ``path`` (an .onnx from ``inpaint export`` or a .safetensors checkpoint; None = the bundled default).
 
         engine: "auto" (the fastest installed backend that runs the file) | "onnx" | "torch" | "trt" (reserved).
         device: "auto" (CUDA when available) | "cpu" | "cuda".
+        strategy: how a picture meets the model's working size, the default of :meth:`inpaint`: "auto" |
+            "crop" | "resize" | "full" (see :func:`inpaint.runtime.pipeline.inpaint_arrays`).
+        dilate: grow every mask by this many pixels before inpainting (default 0).
         Raises UserError for a missing file, an unknown engine or one that cannot run the file.
         """
-        return cls(load_runner(resolve_model(path, engine), engine, device))
+        check_strategy(strategy)
+        _check_dilate(dilate)
+        return cls(load_runner(resolve_model(path, engine), engine, device), strategy=strategy, dilate=dilate)
 
     @property
     def engine(self) -> str:
@@ -61,21 +76,29 @@ class Inpainter:
         """family, preset, stride, ... of the loaded model."""
         return self.runner._info()
 
-    def inpaint(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint(self, rgb: np.ndarray, mask: np.ndarray, *, strategy: str | None = None,
+                dilate: int | None = None) -> np.ndarray:
         """Fill the hole of one picture.
 
         rgb: (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB.
         mask: (H, W) (or (H, W, 1)) bool / integer, non-zero = hole (the region to remove).
-        Returns (H, W, 3) with the dtype of ``rgb``; pixels outside the hole are bit-identical to ``rgb``.
+        strategy, dilate: override the ones given to :meth:`load` for this call.
+        Returns (H, W, 3) with the dtype of ``rgb``; pixels outside the (dilated) hole are bit-identical to ``rgb``.
         """
         rgb, hole = _check_pair(rgb, mask)
-        return inpaint_arrays(self.runner, [rgb], [hole])[0]
+        return inpaint_arrays(self.runner, [rgb], [hole], **self._options(strategy, dilate))[0]
 
-    def inpaint_batch(self, rgbs: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def _options(self, strategy: str | None, dilate: int | None) -> dict:
+        return {"strategy": check_strategy(strategy or self.strategy),
+                "dilate": self.dilate if dilate is None else _check_dilate(dilate)}
+
+    def inpaint_batch(self, rgbs: Sequence[np.ndarray], masks: Sequence[np.ndarray], *, strategy: str | None = None,
+                      dilate: int | None = None) -> list[np.ndarray]:
         """:meth:`inpaint` for several pictures; equal sizes run together in one batch.
 
-        rgbs, masks: as for :meth:`inpaint`, same length. Returns the results in input order.
+        rgbs, masks, strategy, dilate: as for :meth:`inpaint`, same length. Returns the results in input order.
         """
+        options = self._options(strategy, dilate)
         if len(rgbs) != len(masks):
             raise UserError(f"inpaint_batch: {len(rgbs)} images but {len(masks)} masks; give one mask per image")
         pairs = [_check_pair(r, m, i) for i, (r, m) in enumerate(zip(rgbs, masks))]
@@ -84,7 +107,7 @@ class Inpainter:
             by_size.setdefault(rgb.shape, []).append(i)
         results: list[np.ndarray | None] = [None] * len(pairs)
         for indices in by_size.values():
-            outs = inpaint_arrays(self.runner, [pairs[i][0] for i in indices], [pairs[i][1] for i in indices])
+            outs = inpaint_arrays(self.runner, [pairs[i][0] for i in indices], [pairs[i][1] for i in indices], **options)
             for i, out in zip(indices, outs):
                 results[i] = out
         return results  # type: ignore[return-value]

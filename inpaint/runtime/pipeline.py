@@ -19,7 +19,14 @@ import numpy as np
 from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.io import Picture
-from inpaint.runtime.processing import composite, crop, from_nchw, masks_to_nchw, pad_to_multiple, to_nchw
+from inpaint.runtime.processing import dilate_mask
+from inpaint.runtime.strategies import check_strategy, working_size
+from inpaint.runtime.strategies.choose import choose
+from inpaint.runtime.strategies.crop import inpaint_crop
+from inpaint.runtime.strategies.full import inpaint_full
+from inpaint.runtime.strategies.memory import available_mb
+from inpaint.runtime.strategies.resize import inpaint_resize
+from inpaint.runtime.strategies.windows import Plan
 from inpaint.runtime.sources import FrameSource, Item
 
 __all__ = ["Report", "inpaint_arrays", "run_pipeline"]
@@ -30,17 +37,55 @@ _log = logging.getLogger(__name__)
 PENDING_BATCHES = 4
 
 
-def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Inpaint equal-size pictures in one ``runner.infer`` call.
+def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray], *,
+                   strategy: str = "auto", dilate: int = 0) -> list[np.ndarray]:
+    """Inpaint equal-size pictures with one strategy (:mod:`inpaint.runtime.strategies`).
 
     rgbs: each (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB. holes: each (H, W), non-zero = hole.
-    The batch is reflect-padded to ``runner.stride``, run, cropped and composited.
+    strategy: "auto" (chosen per picture, see :func:`~inpaint.runtime.strategies.choose.choose`) | "crop"
+        (windows around the holes at the working size; crop windows of equal size from all pictures run as
+        one batch) | "resize" (the whole picture at the working size) | "full" (native resolution; UserError
+        naming ``crop`` when its memory estimate exceeds the memory available).
+    dilate: grow every hole by this many pixels first (a square of side 2 * dilate + 1), >= 0.
+    A picture whose hole is empty (after dilation) comes back as a copy without running the network.
     Returns one (H, W, 3) array per input with its dtype; known pixels are bit-identical to the input.
     """
-    image, hw = pad_to_multiple(to_nchw(rgbs), runner.stride)
-    mask, _ = pad_to_multiple(masks_to_nchw(holes), runner.stride)
-    generated = from_nchw(crop(runner.infer(image, mask), hw))
-    return [composite(rgb, gen, np.asarray(hole) != 0) for rgb, gen, hole in zip(rgbs, generated, holes)]
+    check_strategy(strategy)
+    if dilate < 0:
+        raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
+    if len(rgbs) != len(holes):
+        raise ValueError(f"{len(rgbs)} pictures but {len(holes)} holes")
+    masks = [h if h.dtype == np.bool_ else h != 0 for h in map(np.asarray, holes)]
+    if dilate:
+        masks = [dilate_mask(h, dilate) for h in masks]
+    results: list[np.ndarray | None] = [None] * len(rgbs)
+    chosen: dict[str, list[int]] = {}
+    plans: dict[int, Plan | None] = {}  # crop plans that auto made to decide
+    available = available_mb() if strategy in ("auto", "full") else None
+    for i, (rgb, hole) in enumerate(zip(rgbs, masks)):
+        if not hole.any():
+            results[i] = np.array(rgb, copy=True)
+            continue
+        name = strategy
+        if strategy == "auto":
+            name, plans[i] = choose(runner, hole, available)
+        chosen.setdefault(name, []).append(i)
+    for name, idx in chosen.items():
+        sub_rgbs, sub_holes = [rgbs[i] for i in idx], [masks[i] for i in idx]
+        h, w = sub_holes[0].shape
+        if name == "full":
+            outs = inpaint_full(runner, sub_rgbs, sub_holes, available)
+            _log.debug("%dx%d: strategy full, %d picture(s) at native resolution", w, h, len(idx))
+        elif name == "resize":
+            outs = inpaint_resize(runner, sub_rgbs, sub_holes)
+            _log.debug("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
+        else:
+            outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes, plans=[plans.get(i) for i in idx])
+            _log.debug("%dx%d: strategy crop, %s window(s) of at most %d px", w, h,
+                       "+".join(map(str, counts)), working_size(runner))
+        for i, out in zip(idx, outs):
+            results[i] = out
+    return results  # type: ignore[return-value]
 
 
 @dataclass
@@ -66,9 +111,19 @@ def _reason(name: str, exc: BaseException) -> str:
 
 @dataclass
 class _Loaded:
+    """A loaded item waiting for its batch. rgb / hole are dropped (None) as soon as its result exists,
+    so that a large photo is not held twice while its result is encoded."""
+
     item: Item
-    picture: Picture
-    hole: np.ndarray
+    rgb: np.ndarray | None
+    hole: np.ndarray | None
+    alpha: np.ndarray | None
+    grey: bool
+
+    @classmethod
+    def load(cls, item: Item) -> _Loaded:
+        picture, hole = item.load()
+        return cls(item, picture.rgb, hole, picture.alpha, picture.grey)
 
 
 def run_pipeline(
@@ -76,6 +131,9 @@ def run_pipeline(
     source: FrameSource,
     batch: int = 1,
     on_done: Callable[[str, bool], None] | None = None,
+    *,
+    strategy: str = "auto",
+    dilate: int = 0,
 ) -> Report:
     """Inpaint every item of ``source`` with an active ``runner``.
 
@@ -83,10 +141,14 @@ def run_pipeline(
         their order (what a video source needs); items wait for a batch of their size to fill, at most
         ``PENDING_BATCHES * batch`` of them, then the oldest group runs.
     on_done: called as ``on_done(name, ok)`` once per item, for a progress bar.
+    strategy, dilate: as for :func:`inpaint_arrays` (checked before anything is loaded).
     Returns a :class:`Report`; the source's own failures come first. Never raises for a bad item.
     """
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
+    check_strategy(strategy)
+    if dilate < 0:
+        raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     report = Report(failed=list(source.failures))
     pending: dict[tuple[int, int], list[_Loaded]] = {}
 
@@ -100,7 +162,7 @@ def run_pipeline(
             on_done(name, error is None)
 
     def save(entry: _Loaded, rgb: np.ndarray) -> None:
-        result = Picture(rgb=rgb, alpha=entry.picture.alpha, grey=entry.picture.grey)
+        result = Picture(rgb=rgb, alpha=entry.alpha, grey=entry.grey)
         try:
             entry.item.save(result)
         except Exception as exc:  # noqa: BLE001  one failed write fails one item
@@ -110,7 +172,8 @@ def run_pipeline(
 
     def flush(group: list[_Loaded]) -> None:
         try:
-            results = inpaint_arrays(runner, [e.picture.rgb for e in group], [e.hole for e in group])
+            results = inpaint_arrays(runner, [e.rgb for e in group], [e.hole for e in group],
+                                     strategy=strategy, dilate=dilate)
         except Exception as exc:  # noqa: BLE001
             if len(group) > 1:  # e.g. out of memory: retry one at a time
                 _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
@@ -119,19 +182,22 @@ def run_pipeline(
                 return
             finish(group[0].item.name, exc)
             return
+        for entry in group:
+            entry.rgb = entry.hole = None
         for entry, rgb in zip(group, results):
             save(entry, rgb)
 
     for item in source:
         try:
-            picture, hole = item.load()
+            loaded = _Loaded.load(item)
         except Exception as exc:  # noqa: BLE001  a broken file fails one item
             finish(item.name, exc)
             continue
-        group = pending.setdefault(picture.size, [])
-        group.append(_Loaded(item, picture, hole))
-        if len(group) >= batch:
-            flush(pending.pop(picture.size))
+        size = loaded.rgb.shape[:2]
+        pending.setdefault(size, []).append(loaded)
+        del loaded  # only ``pending`` holds the picture, so that flush can free it
+        if len(pending[size]) >= batch:
+            flush(pending.pop(size))
         elif sum(len(g) for g in pending.values()) >= PENDING_BATCHES * batch:
             flush(pending.pop(next(iter(pending))))
     for size in list(pending):
