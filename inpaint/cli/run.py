@@ -1,4 +1,4 @@
-"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``.
+"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing] [--cuda-graph]``.
 
 Imports nothing heavy at import time: ``inpaint run --help`` works without torch or onnxruntime.
 """
@@ -12,7 +12,10 @@ import typer
 
 from inpaint.errors import UserError
 
-ENGINE_HELP = "auto (the fastest installed engine that runs the model file) | onnx | torch | trt (reserved)."
+ENGINE_HELP = (
+    "auto (the fastest engine here that runs the model file: TensorRT on an NVIDIA GPU, else ONNX Runtime; -v says why) "
+    "| onnx | torch | trt (a .engine, or an .onnx built once into the engine cache)."
+)
 
 
 def run(
@@ -24,6 +27,7 @@ def run(
     batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images run together, up to this many."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda."),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images whose output exists (resume a stopped run)."),
+    cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT: capture each input shape once as a CUDA graph and replay it (fixed-size batches)."),
 ) -> int:
     """Remove the masked regions of one image or a folder of images.
 
@@ -40,7 +44,7 @@ def run(
     # cheap checks first: the inputs, then the model
     jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing)
     source = ImageFiles(jobs, missing)
-    runner = load_runner(resolve_model(model, engine), engine, device)
+    runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     with runner:
         report = _run_with_progress(runner, source, batch)
     typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
