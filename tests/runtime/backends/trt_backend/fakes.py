@@ -104,6 +104,7 @@ class FakeMemory(Memory):
             event.stream.run_until(event.mark)
 
     def capture(self, stream, enqueue):
+        self.captures += 1
         if not self.can_capture:
             raise RuntimeError("capture not supported by this fake")
         stream.capturing = []
@@ -111,7 +112,6 @@ class FakeMemory(Memory):
             enqueue()
             return list(stream.capturing)
         finally:
-            self.captures += 1
             stream.capturing = None
 
     def launch(self, graph, stream):
