@@ -135,6 +135,7 @@ def resolve_engine(name: str, model_path: str | Path) -> Engine:
             return engine
         if not engine.accepts(path):
             others = [e.name for e in ENGINES if e.accepts(path) and e.auto]
+            others = [name for name in others if unavailable(_BY_NAME[name]) is None] or others  # those that run here first
             fix = f"use --engine {' or '.join(others)}" if others else f"give a {' or '.join(engine.suffixes)} file"
             raise UserError(f"{path}: --engine {name} runs {' / '.join(engine.suffixes)} files, not '{suffix or path.name}'; {fix}")
         return engine
