@@ -196,3 +196,18 @@ def test_probe_says_why_not():
     here = _cuda.probe()
     if not here.available:  # this machine: no driver library
         assert here.reason
+
+
+def test_trt_modules_import_without_torch_tensorrt_or_cuda():
+    import subprocess
+
+    code = ("import sys\n"
+            "for name in ('torch', 'tensorrt', 'cuda', 'pycuda', 'polygraphy'): sys.modules[name] = None\n"
+            "import inpaint._cuda, inpaint.export.trt, inpaint.export.trt_cache, inpaint.cli.doctor\n"
+            "import inpaint.runtime.backends.trt, inpaint.runtime.backends.cuda_memory as m\n"
+            "from inpaint.runtime.backends.trt import unavailable_reason\n"
+            "assert 'not installed' in unavailable_reason(), unavailable_reason()\n"
+            "try:\n    m.pick_memory()\nexcept Exception as e:\n    assert 'cuda-python' in str(e), e\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
