@@ -22,7 +22,7 @@ from inpaint.runtime.io import Picture
 from inpaint.runtime.processing import composite, crop, from_nchw, masks_to_nchw, pad_to_multiple, to_nchw
 from inpaint.runtime.sources import FrameSource, Item
 
-__all__ = ["Report", "inpaint_arrays", "run_pipeline"]
+__all__ = ["Report", "inpaint_arrays", "submit_arrays", "run_pipeline"]
 
 _log = logging.getLogger(__name__)
 
@@ -37,10 +37,22 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
     The batch is reflect-padded to ``runner.stride``, run, cropped and composited.
     Returns one (H, W, 3) array per input with its dtype; known pixels are bit-identical to the input.
     """
+    return submit_arrays(runner, rgbs, holes)()
+
+
+def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray]) -> Callable[[], list[np.ndarray]]:
+    """:func:`inpaint_arrays` in two halves: pad and submit now (``runner.infer_async``), and return a function
+    that waits for the batch, crops and composites. A pipeline submits the next batch before calling it, so a
+    backend with its own streams (TensorRT) overlaps copies and compute across batches."""
     image, hw = pad_to_multiple(to_nchw(rgbs), runner.stride)
     mask, _ = pad_to_multiple(masks_to_nchw(holes), runner.stride)
-    generated = from_nchw(crop(runner.infer(image, mask), hw))
-    return [composite(rgb, gen, np.asarray(hole) != 0) for rgb, gen, hole in zip(rgbs, generated, holes)]
+    pending = runner.infer_async(image, mask)
+
+    def finish() -> list[np.ndarray]:
+        generated = from_nchw(crop(pending.result(), hw))
+        return [composite(rgb, gen, np.asarray(hole) != 0) for rgb, gen, hole in zip(rgbs, generated, holes)]
+
+    return finish
 
 
 @dataclass
@@ -108,19 +120,47 @@ def run_pipeline(
         else:
             finish(entry.item.name, None)
 
-    def flush(group: list[_Loaded]) -> None:
-        try:
-            results = inpaint_arrays(runner, [e.picture.rgb for e in group], [e.hole for e in group])
-        except Exception as exc:  # noqa: BLE001
-            if len(group) > 1:  # e.g. out of memory: retry one at a time
-                _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
-                for entry in group:
-                    flush([entry])
-                return
+    in_flight: list[tuple[list[_Loaded], Callable[[], list[np.ndarray]]]] = []  # the batch submitted last
+
+    def run_alone(group: list[_Loaded], exc: BaseException) -> None:
+        """A batch that failed: its pictures one at a time (e.g. out of memory), or the one picture's failure."""
+        if len(group) == 1:
             finish(group[0].item.name, exc)
+            return
+        _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
+        for entry in group:
+            try:
+                (rgb,) = inpaint_arrays(runner, [entry.picture.rgb], [entry.hole])
+            except Exception as one:  # noqa: BLE001
+                finish(entry.item.name, one)
+            else:
+                save(entry, rgb)
+
+    def complete(group: list[_Loaded], wait: Callable[[], list[np.ndarray]]) -> None:
+        try:
+            results = wait()
+        except Exception as exc:  # noqa: BLE001
+            run_alone(group, exc)
             return
         for entry, rgb in zip(group, results):
             save(entry, rgb)
+
+    def drain() -> None:
+        while in_flight:
+            complete(*in_flight.pop(0))
+
+    def flush(group: list[_Loaded]) -> None:
+        """Submit ``group``, then save the batch submitted before it: one batch stays in flight, so a
+        backend with its own streams computes it while this thread loads, pads and saves the others."""
+        try:
+            wait = submit_arrays(runner, [e.picture.rgb for e in group], [e.hole for e in group])
+        except Exception as exc:  # noqa: BLE001
+            drain()  # saves stay in submission order
+            run_alone(group, exc)
+            return
+        previous, in_flight[:] = list(in_flight), [(group, wait)]
+        for done in previous:
+            complete(*done)
 
     for item in source:
         try:
@@ -136,4 +176,5 @@ def run_pipeline(
             flush(pending.pop(next(iter(pending))))
     for size in list(pending):
         flush(pending.pop(size))
+    drain()
     return report
