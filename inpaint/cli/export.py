@@ -47,7 +47,7 @@ class Precision(str, Enum):
     bf16 = "bf16"
 
 
-def _onnx_kwargs(export_onnx, precision: str | None, target: str) -> dict:
+def _onnx_kwargs(export_onnx, precision: str | None, target: str | None = None) -> dict:
     """``precision`` / ``target`` for :func:`export_onnx` where this version of it takes them."""
     params = inspect.signature(export_onnx).parameters
     kwargs = {}
@@ -55,7 +55,7 @@ def _onnx_kwargs(export_onnx, precision: str | None, target: str) -> dict:
         if "precision" not in params:
             raise UserError(f"--precision {precision}: this inpaint's ONNX exporter writes float32 graphs only")
         kwargs["precision"] = precision
-    if "target" in params:
+    if target and "target" in params:
         kwargs["target"] = target
     return kwargs
 
@@ -91,7 +91,7 @@ def export(
     t = time.perf_counter()
     tmp = output.with_name(f".{output.stem}.unverified{suffix}")
     export_onnx(model, tmp, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(checkpoint),
-                **_onnx_kwargs(export_onnx, precision.value if precision else None, "onnx-cpu"))
+                **_onnx_kwargs(export_onnx, precision.value if precision else None))
     try:
         if verify:
             from inpaint.export.verify import verify_onnx
@@ -132,8 +132,11 @@ def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: int, p
             from inpaint.models.checkpoint import file_sha256, load_model
 
             onnx_path = Path(tmp) / f"{source.stem}.onnx"
+            # an exporter without fp16 graphs: a float32 graph, and build_engine applies the FP16 / BF16 builder
+            # flag (TensorRT 10) or names the fix (TensorRT 11, strongly typed)
+            graph_precision = precision if "precision" in inspect.signature(export_onnx).parameters else None
             export_onnx(load_model(source), onnx_path, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(source),
-                        **_onnx_kwargs(export_onnx, precision, "trt"))
+                        **_onnx_kwargs(export_onnx, graph_precision, "trt"))
         meta, _ = read_onnx(onnx_path)
         profile = parse_shapes(shapes, int(meta[C.KEY_STRIDE])) if shapes else None
         header = build_engine(onnx_path, output, precision=precision, shapes=profile, workspace_gib=workspace, timing_cache=timing_cache)
