@@ -67,9 +67,9 @@ def export(
     ops: Ops = typer.Option(Ops.plugin, help="plugin: one custom node per custom operator (domain 'inpaint'); standard: standard ONNX ops only."),
     opset: int = typer.Option(18, help="ONNX opset (18 or newer)."),
     verify: bool = typer.Option(False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4."),
-    precision: Optional[Precision] = typer.Option(None, "--precision", help="trt: engine precision [default: the graph's own, fp32 from a checkpoint]."),
-    shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024) [default: 1 x stride .. 1 x train size .. 4 x 2048]."),
-    workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB [default: TensorRT's]."),
+    precision: Optional[Precision] = typer.Option(None, "--precision", help="trt: engine precision (default: the graph's own; fp32 from a checkpoint)."),
+    shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. 4 x 2048)."),
+    workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB (default: TensorRT's)."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="trt: tactic timing cache file, loaded when present and saved after the build."),
 ) -> None:
     """Export a checkpoint to ONNX (custom-op or standard-op graph), optionally verified against PyTorch, or build a TensorRT engine."""
