@@ -42,18 +42,20 @@ class Inpainter:
         self.runner = runner.activate()
 
     @classmethod
-    def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto") -> Inpainter:
-        """Load ``path`` (an .onnx from ``inpaint export`` or a .safetensors checkpoint; None = the bundled default).
+    def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto", **options) -> Inpainter:
+        """Load ``path`` (an .onnx from ``inpaint export``, a .engine, or a .safetensors checkpoint; None = the bundled default).
 
-        engine: "auto" (the fastest installed backend that runs the file) | "onnx" | "torch" | "trt" (reserved).
-        device: "auto" (CUDA when available) | "cpu" | "cuda".
+        engine: "auto" (the fastest backend here that runs the file: TensorRT on an NVIDIA GPU, else ONNX
+        Runtime for an .onnx) | "onnx" | "torch" | "trt" (a .engine / .plan, or an .onnx built once into the
+        engine cache). device: "auto" (CUDA when available) | "cpu" | "cuda". options: engine options, e.g.
+        ``cuda_graph=True`` for TensorRT.
         Raises UserError for a missing file, an unknown engine or one that cannot run the file.
         """
-        return cls(load_runner(resolve_model(path, engine), engine, device))
+        return cls(load_runner(resolve_model(path, engine), engine, device, **options))
 
     @property
     def engine(self) -> str:
-        """The backend's engine name ("onnx", "torch")."""
+        """The backend's engine name ("trt", "onnx", "torch")."""
         return self.runner.name
 
     @property
