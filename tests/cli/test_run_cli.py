@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -151,7 +152,8 @@ def test_run_without_torch(tmp_path, model_files):
     "extra, expected",
     [
         (["--engine", "onxx"], "did you mean 'onnx'"),
-        (["--engine", "trt"], "--engine trt needs the Python package 'tensorrt'"),
+        pytest.param(["--engine", "trt"], "--engine trt needs the Python package 'tensorrt'",
+                     marks=pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")),
         (["--engine", "onnx", "--cuda-graph"], "--cuda-graph: only for engines that take it (trt)"),
         (["--engine", "torch"], "use --engine onnx"),
         (["--model", "missing.onnx"], "missing.onnx: no such model file"),
