@@ -48,6 +48,8 @@ PRECISIONS = ("fp32", "fp16", "bf16")
 MIN_TRT = (10, 9)
 #: first TensorRT whose ONNX parser has DFT (a cuFFT plugin; TENSORRT.md, onnx-tensorrt operators.md)
 DFT_TRT = (11, 2)
+#: from this version the ONNX parser takes a plugin's namespace from the node's domain (before: attribute only)
+NAMESPACE_FROM_DOMAIN_TRT = (10, 10)
 #: from this major version every network is strongly typed and the FP16 / BF16 builder flags are gone
 STRONGLY_TYPED_MAJOR = 11
 #: the graph's own precision, written by ``inpaint export --engine onnx --precision`` (absent = fp32)
@@ -186,6 +188,14 @@ def read_onnx(path: str | Path) -> tuple[dict[str, str], set[tuple[str, str]]]:
     return meta, ops
 
 
+def _nodes_without_namespace(path: str | Path) -> int:
+    """How many custom-domain nodes lack the string attribute ``plugin_namespace`` (TensorRT 10.9's parser needs it)."""
+    onnx = require("onnx")
+    proto = onnx.load(str(path), load_external_data=False)
+    return sum(1 for n in proto.graph.node
+               if n.domain == DOMAIN and not any(a.name == "plugin_namespace" for a in n.attribute))
+
+
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -279,6 +289,12 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | Non
             raise UserError(
                 f"{onnx_path}: plugin graphs need TensorRT >= {MIN_TRT[0]}.{MIN_TRT[1]} (aot_impl); this is {trt_version}: "
                 "upgrade TensorRT or export with --ops standard"
+            )
+        if version_tuple(trt_version) < NAMESPACE_FROM_DOMAIN_TRT and _nodes_without_namespace(onnx_path):
+            raise UserError(
+                f"{onnx_path}: TensorRT {trt_version} finds a plugin only through the node attribute 'plugin_namespace', "
+                f"which this graph's {DOMAIN} nodes lack (the parser reads the node's domain from "
+                f"{NAMESPACE_FROM_DOMAIN_TRT[0]}.{NAMESPACE_FROM_DOMAIN_TRT[1]}); upgrade TensorRT or export with --ops standard"
             )
         plugins = _register_plugins(custom, onnx_path)
     log.info("building a TensorRT %s engine of %s for shapes %s (TensorRT %s, compute capability %s)",

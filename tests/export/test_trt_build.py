@@ -142,6 +142,20 @@ def test_plugin_graph_registers_plugins_and_records_their_version(plugin_onnx, t
         _build(plugin_onnx, tmp_path / "q.engine")
     with pytest.raises(UserError, match="plugin graphs need TensorRT >= 10.9"):
         _build(plugin_onnx, tmp_path / "q.engine", trt_version="10.8.0")
+    import onnx
+
+    monkeypatch.setattr(trt_plugins, "register_all", lambda: ["inpaint::MaskAwareDynamicConv"])
+    proto = onnx.load(str(plugin_onnx))
+    if any(a.name == "plugin_namespace" for n in proto.graph.node if n.domain == "inpaint" for a in n.attribute):
+        _build(plugin_onnx, tmp_path / "ns.engine", trt_version="10.9.0")  # the exporter writes the attribute
+    else:
+        with pytest.raises(UserError, match="10.9.0 finds a plugin only through the node attribute 'plugin_namespace'"):
+            _build(plugin_onnx, tmp_path / "q.engine", trt_version="10.9.0")
+    for node in proto.graph.node:
+        if node.domain == "inpaint":
+            node.attribute.append(onnx.helper.make_attribute("plugin_namespace", "inpaint"))
+    onnx.save(proto, str(tmp_path / "with-ns.onnx"))
+    _build(tmp_path / "with-ns.onnx", tmp_path / "ns2.engine", trt_version="10.9.0")
     assert not (tmp_path / "q.engine").exists()
 
 
