@@ -21,7 +21,8 @@ EXTRAS = {
     "polygraphy": "export",
     "onnxruntime": "(core dependency)",
     "onnxruntime_extensions": "plugins",
-    "tensorrt": "(NVIDIA's index: pip install tensorrt --extra-index-url https://pypi.nvidia.com)",
+    "tensorrt": "trt",
+    "cuda": "trt",  # cuda-python (cuda.bindings)
 }
 
 

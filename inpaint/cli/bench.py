@@ -1,4 +1,4 @@
-"""``inpaint bench [MODEL ...] --engine onnx,torch --size 512 --batch B``: latency, throughput, memory.
+"""``inpaint bench [MODEL ...] --engine trt,onnx,torch --size 512 --batch B``: latency, throughput, memory.
 
 Each engine runs in its own process (:mod:`inpaint.runtime.bench`). Several engines print their speed
 relative to the first one. Imports nothing heavy at import time.
@@ -21,7 +21,7 @@ def pair_models(models: list[Path], engines: list[str]) -> list[tuple[str, Path]
     the same stem and a suffix it runs (``m.onnx`` -> ``m.safetensors``, as ``inpaint export`` names
     them); "auto" takes every MODEL with its auto engine. No MODEL: the bundled default for each engine.
     """
-    from inpaint.runtime.backends import get_engine, resolve_engine
+    from inpaint.runtime.backends import get_engine, resolve_engine, unavailable
     from inpaint.runtime.model_files import default_model
 
     pairs: list[tuple[str, Path]] = []
@@ -33,6 +33,9 @@ def pair_models(models: list[Path], engines: list[str]) -> list[tuple[str, Path]
         engine = get_engine(name)
         if not engine.auto:
             engine.load(models[0] if models else Path("default"))  # reserved: raises its explanation
+        reason = unavailable(engine)
+        if reason is not None:  # before any engine runs: no half-finished comparison
+            raise UserError(f"--engine {name}: {reason}")
         if not models:
             pairs.append((name, default_model(name)))
             continue
@@ -56,7 +59,7 @@ def _split(values: list[str]) -> list[str]:
 
 def bench(
     models: Optional[List[Path]] = typer.Argument(None, help="Model files (.onnx, .safetensors) (default: the bundled model)."),
-    engine: List[str] = typer.Option(["auto"], "--engine", "-e", help="Engines to compare: a comma list or repeated (onnx,torch)."),
+    engine: List[str] = typer.Option(["auto"], "--engine", "-e", help="Engines to compare: a comma list or repeated (trt,onnx,torch)."),
     size: int = typer.Option(512, "--size", help="Square input side in pixels (rounded up to the model's stride)."),
     batch: int = typer.Option(1, "--batch", "-b", help="Pictures per inference."),
     warmup: int = typer.Option(2, "--warmup", help="Untimed iterations first."),

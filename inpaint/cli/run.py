@@ -1,5 +1,5 @@
 """``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]
-[--strategy auto|crop|resize|full] [--dilate PX]``.
+[--strategy auto|crop|resize|full] [--dilate PX] [--cuda-graph]``.
 
 Imports nothing heavy at import time: ``inpaint run --help`` works without torch or onnxruntime.
 """
@@ -18,7 +18,10 @@ STRATEGY_HELP = (
     "of the photo) | crop (windows around the holes at the working size) | resize (the whole photo at the "
     "working size) | full (native resolution; refused when it cannot fit in memory)."
 )
-ENGINE_HELP = "auto (the fastest installed engine that runs the model file) | onnx | torch | trt (reserved)."
+ENGINE_HELP = (
+    "auto (the fastest engine here that runs the model file: TensorRT on an NVIDIA GPU, else ONNX Runtime; -v says why) "
+    "| onnx | torch | trt (a .engine, or an .onnx built once into the engine cache)."
+)
 
 
 def run(
@@ -32,6 +35,7 @@ def run(
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images whose output exists (resume a stopped run)."),
     strategy: str = typer.Option("auto", "--strategy", help=STRATEGY_HELP),
     dilate: int = typer.Option(0, "--dilate", help="Grow the mask by PX pixels first, so that object edges and halos go too (default 0 for photos).", metavar="PX"),
+    cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT: capture each input shape once as a CUDA graph and replay it (fixed-size batches)."),
 ) -> int:
     """Remove the masked regions of one image or a folder of images.
 
@@ -42,7 +46,6 @@ def run(
     from inpaint.runtime.jobs import plan_jobs
     from inpaint.runtime.model_files import resolve_model
     from inpaint.runtime.sources import ImageFiles
-
     from inpaint.runtime.strategies import check_strategy
 
     if batch < 1:
@@ -53,7 +56,7 @@ def run(
     # cheap checks first: the inputs, then the model
     jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing)
     source = ImageFiles(jobs, missing)
-    runner = load_runner(resolve_model(model, engine), engine, device)
+    runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     with runner:
         report = _run_with_progress(runner, source, batch, strategy=strategy, dilate=dilate)
     typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")

@@ -120,7 +120,7 @@ def measure(model: str | Path, engine: str, size: int, batch: int = 1, warmup: i
         raise UserError(f"need --size >= 1, --batch >= 1, --warmup >= 0, --iterations >= 1 (got {size}, {batch}, {warmup}, {iterations})")
     runner = load_runner(model, engine, device)
     # import the engine's package before the first memory reading, so load_mb is the model's own cost
-    engine_package = {"onnx": "onnxruntime", "torch": "torch"}.get(runner.name)
+    engine_package = {"onnx": "onnxruntime", "torch": "torch", "trt": "tensorrt"}.get(runner.name)
     if engine_package:
         importlib.import_module(engine_package)
     before = _rss_mb()

@@ -52,23 +52,25 @@ class Inpainter:
 
     @classmethod
     def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto", *,
-             strategy: str = "auto", dilate: int = 0) -> Inpainter:
-        """Load ``path`` (an .onnx from ``inpaint export`` or a .safetensors checkpoint; None = the bundled default).
+             strategy: str = "auto", dilate: int = 0, **options) -> Inpainter:
+        """Load ``path`` (an .onnx from ``inpaint export``, a .engine, or a .safetensors checkpoint; None = the bundled default).
 
-        engine: "auto" (the fastest installed backend that runs the file) | "onnx" | "torch" | "trt" (reserved).
-        device: "auto" (CUDA when available) | "cpu" | "cuda".
+        engine: "auto" (the fastest backend here that runs the file: TensorRT on an NVIDIA GPU, else ONNX
+        Runtime for an .onnx) | "onnx" | "torch" | "trt" (a .engine / .plan, or an .onnx built once into the
+        engine cache). device: "auto" (CUDA when available) | "cpu" | "cuda".
         strategy: how a picture meets the model's working size, the default of :meth:`inpaint`: "auto" |
             "crop" | "resize" | "full" (see :func:`inpaint.runtime.pipeline.inpaint_arrays`).
         dilate: grow every mask by this many pixels before inpainting (default 0).
+        options: engine options, e.g. ``cuda_graph=True`` for TensorRT.
         Raises UserError for a missing file, an unknown engine or one that cannot run the file.
         """
         check_strategy(strategy)
         _check_dilate(dilate)
-        return cls(load_runner(resolve_model(path, engine), engine, device), strategy=strategy, dilate=dilate)
+        return cls(load_runner(resolve_model(path, engine), engine, device, **options), strategy=strategy, dilate=dilate)
 
     @property
     def engine(self) -> str:
-        """The backend's engine name ("onnx", "torch")."""
+        """The backend's engine name ("trt", "onnx", "torch")."""
         return self.runner.name
 
     @property

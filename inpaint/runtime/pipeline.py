@@ -23,13 +23,13 @@ from inpaint.runtime.processing import dilate_mask
 from inpaint.runtime.strategies import check_strategy, working_size
 from inpaint.runtime.strategies.choose import choose
 from inpaint.runtime.strategies.crop import inpaint_crop
-from inpaint.runtime.strategies.full import inpaint_full
+from inpaint.runtime.strategies.full import submit_full
 from inpaint.runtime.strategies.memory import available_mb
 from inpaint.runtime.strategies.resize import inpaint_resize
 from inpaint.runtime.strategies.windows import Plan
 from inpaint.runtime.sources import FrameSource, Item
 
-__all__ = ["Report", "inpaint_arrays", "run_pipeline"]
+__all__ = ["Report", "Submitted", "inpaint_arrays", "submit_arrays", "run_pipeline"]
 
 _log = logging.getLogger(__name__)
 
@@ -50,6 +50,36 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
     A picture whose hole is empty (after dilation) comes back as a copy without running the network.
     Returns one (H, W, 3) array per input with its dtype; known pixels are bit-identical to the input.
     """
+    return submit_arrays(runner, rgbs, holes, strategy=strategy, dilate=dilate).result()
+
+
+class Submitted:
+    """Pictures on their way through :func:`submit_arrays`. ``result()`` waits and returns the list of
+    results; ``in_flight`` is True while a backend still computes part of it (``runner.infer_async``)."""
+
+    def __init__(self, results: list[np.ndarray | None], waits: list[Callable[[], None]]):
+        self._results, self._waits = results, waits
+
+    @property
+    def in_flight(self) -> bool:
+        return bool(self._waits)
+
+    def result(self) -> list[np.ndarray]:
+        while self._waits:
+            self._waits.pop(0)()
+        return self._results  # type: ignore[return-value]
+
+
+def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray], *,
+                  strategy: str = "auto", dilate: int = 0) -> Submitted:
+    """:func:`inpaint_arrays` in two halves: plan and submit now, collect with ``.result()``.
+
+    Pictures that run at native resolution (``full``, what ``auto`` takes for pictures up to about twice
+    the working size) go to ``runner.infer_async`` as one batch and are composited in ``result()``; a
+    pipeline submits the next batch before collecting this one, so that a backend with its own streams
+    (TensorRT) overlaps host/device copies with compute across batches. ``crop`` and ``resize`` run their
+    windows here, synchronously. Arguments as for :func:`inpaint_arrays`.
+    """
     check_strategy(strategy)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
@@ -59,6 +89,7 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
     if dilate:
         masks = [dilate_mask(h, dilate) for h in masks]
     results: list[np.ndarray | None] = [None] * len(rgbs)
+    waits: list[Callable[[], None]] = []
     chosen: dict[str, list[int]] = {}
     plans: dict[int, Plan | None] = {}  # crop plans that auto made to decide
     available = available_mb() if strategy in ("auto", "full") else None
@@ -74,9 +105,16 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
         sub_rgbs, sub_holes = [rgbs[i] for i in idx], [masks[i] for i in idx]
         h, w = sub_holes[0].shape
         if name == "full":
-            outs = inpaint_full(runner, sub_rgbs, sub_holes, available)
+            wait = submit_full(runner, sub_rgbs, sub_holes, available)
             _log.debug("%dx%d: strategy full, %d picture(s) at native resolution", w, h, len(idx))
-        elif name == "resize":
+
+            def collect(idx=idx, wait=wait) -> None:
+                for i, out in zip(idx, wait()):
+                    results[i] = out
+
+            waits.append(collect)
+            continue
+        if name == "resize":
             outs = inpaint_resize(runner, sub_rgbs, sub_holes)
             _log.debug("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
         else:
@@ -85,7 +123,7 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
                        "+".join(map(str, counts)), working_size(runner))
         for i, out in zip(idx, outs):
             results[i] = out
-    return results  # type: ignore[return-value]
+    return Submitted(results, waits)
 
 
 @dataclass
@@ -170,22 +208,55 @@ def run_pipeline(
         else:
             finish(entry.item.name, None)
 
-    def flush(group: list[_Loaded]) -> None:
-        try:
-            results = inpaint_arrays(runner, [e.rgb for e in group], [e.hole for e in group],
-                                     strategy=strategy, dilate=dilate)
-        except Exception as exc:  # noqa: BLE001
-            if len(group) > 1:  # e.g. out of memory: retry one at a time
-                _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
-                for entry in group:
-                    flush([entry])
-                return
+    in_flight: list[tuple[list[_Loaded], Submitted]] = []  # at most the one batch submitted last
+
+    def run_alone(group: list[_Loaded], exc: BaseException) -> None:
+        """A batch that failed: its pictures one at a time (e.g. out of memory), or the one picture's failure."""
+        if len(group) == 1:
             finish(group[0].item.name, exc)
+            return
+        _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
+        for entry in group:
+            try:
+                (rgb,) = inpaint_arrays(runner, [entry.rgb], [entry.hole], strategy=strategy, dilate=dilate)
+            except Exception as one:  # noqa: BLE001
+                finish(entry.item.name, one)
+            else:
+                entry.rgb = entry.hole = None
+                save(entry, rgb)
+
+    def complete(group: list[_Loaded], submitted: Submitted) -> None:
+        try:
+            results = submitted.result()
+        except Exception as exc:  # noqa: BLE001
+            run_alone(group, exc)
             return
         for entry in group:
             entry.rgb = entry.hole = None
         for entry, rgb in zip(group, results):
             save(entry, rgb)
+
+    def drain() -> None:
+        while in_flight:
+            complete(*in_flight.pop(0))
+
+    def flush(group: list[_Loaded]) -> None:
+        """Submit ``group``, then save the batch submitted before it: one batch stays in flight, so a
+        backend with its own streams computes it while this thread loads, pads and saves the others.
+        A batch that is already done (crop / resize run synchronously) is saved at once, so that a large
+        photo is not held while the next one loads."""
+        try:
+            submitted = submit_arrays(runner, [e.rgb for e in group], [e.hole for e in group],
+                                      strategy=strategy, dilate=dilate)
+        except Exception as exc:  # noqa: BLE001
+            drain()  # saves stay in submission order
+            run_alone(group, exc)
+            return
+        previous, in_flight[:] = list(in_flight), [(group, submitted)]
+        for done in previous:
+            complete(*done)
+        if not submitted.in_flight:
+            drain()
 
     for item in source:
         try:
@@ -202,4 +273,5 @@ def run_pipeline(
             flush(pending.pop(next(iter(pending))))
     for size in list(pending):
         flush(pending.pop(size))
+    drain()
     return report

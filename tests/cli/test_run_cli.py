@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -151,12 +152,14 @@ def test_run_without_torch(tmp_path, model_files):
     "extra, expected",
     [
         (["--engine", "onxx"], "did you mean 'onnx'"),
-        (["--engine", "trt"], "TensorRT engines arrive with the TensorRT issue"),
+        pytest.param(["--engine", "trt"], "--engine trt needs the Python package 'tensorrt'",
+                     marks=pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")),
+        (["--engine", "onnx", "--cuda-graph"], "--cuda-graph: only for engines that take it (trt)"),
         (["--engine", "torch"], "use --engine onnx"),
         (["--model", "missing.onnx"], "missing.onnx: no such model file"),
         (["--batch", "0"], "--batch 0"),
     ],
-    ids=["unknown-engine", "trt", "torch-on-onnx", "missing-model", "bad-batch"],
+    ids=["unknown-engine", "trt", "cuda-graph-on-onnx", "torch-on-onnx", "missing-model", "bad-batch"],
 )
 def test_bad_arguments_exit_2(tmp_path, model_files, capsys, extra, expected):
     _write_rgb(tmp_path / "img.png")

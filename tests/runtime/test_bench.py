@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from inpaint.runtime.backends import resolve_engine
+
 from inpaint.cli.bench import pair_models
 from inpaint.cli.main import main
 from inpaint.errors import UserError
@@ -12,7 +14,8 @@ from inpaint.errors import UserError
 def test_pairing_finds_the_checkpoint_beside_the_onnx(model_files):
     onnx, ckpt = model_files["onnx"], model_files["checkpoint"]
     assert pair_models([onnx], ["onnx", "torch"]) == [("onnx", onnx), ("torch", ckpt)]
-    assert pair_models([ckpt, onnx], ["auto"]) == [("torch", ckpt), ("onnx", onnx)]
+    auto_onnx = resolve_engine("auto", onnx).name  # "trt" on a machine with TensorRT and a GPU, else "onnx"
+    assert pair_models([ckpt, onnx], ["auto"]) == [("torch", ckpt), (auto_onnx, onnx)]
     with pytest.raises(UserError, match="--engine torch runs"):
         pair_models([onnx.with_name("elsewhere.onnx")], ["torch"])
 

@@ -3,14 +3,17 @@
 Adding a backend = a module with ``load(path, device) -> Runner`` (a loader and a runner, see
 :mod:`inpaint.runtime.backends.base`), ONE row in :data:`ENGINES`, and a test folder.
 
-    engine  model files              needs          auto rank
-    trt     .engine .plan .onnx      tensorrt       0 (reserved: not chosen by auto until its runner lands)
-    onnx    .onnx                    onnxruntime    1
-    torch   .safetensors             torch          2
+    engine  model files              needs                        auto rank
+    trt     .engine .plan .onnx      tensorrt >= 10.9, a CUDA GPU 0
+    onnx    .onnx                    onnxruntime                  1
+    torch   .safetensors             torch                        2
 
-``auto`` takes the engine with the lowest rank that accepts the model file's suffix and whose package
-is installed (looked up with ``importlib.util.find_spec``, nothing imported). A ``.onnx`` therefore runs
-on ONNX Runtime, a ``.safetensors`` checkpoint only on PyTorch. The ranks order the engines by speed:
+``auto`` takes the engine with the lowest rank that accepts the model file's suffix, whose package is
+installed (looked up with ``importlib.util.find_spec``, nothing imported) and whose ``probe`` (if any)
+finds nothing missing. TensorRT's probe asks the NVIDIA driver through ctypes for a GPU and only then
+imports ``tensorrt`` (:func:`inpaint.runtime.backends.trt.unavailable_reason`). A ``.onnx`` therefore runs
+on TensorRT where it can (the engine is built once and cached), else on ONNX Runtime, saying why under
+``-v``; a ``.safetensors`` checkpoint runs only on PyTorch. The ranks order the engines by speed:
 TensorRT is the fastest on NVIDIA GPUs; ONNX Runtime beats PyTorch eager on the paper's network
 (``benchmarks/onnx_vs_torch.py``).
 """
@@ -20,13 +23,17 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from inpaint.errors import MissingDependencyError, UserError
 from inpaint.runtime.backends.base import ModelInfo, Runner
 
-__all__ = ["Engine", "ENGINES", "ENGINE_NAMES", "DEVICES", "ModelInfo", "Runner", "resolve_engine", "load_runner", "installed"]
+__all__ = ["Engine", "ENGINES", "ENGINE_NAMES", "DEVICES", "ModelInfo", "Runner", "resolve_engine", "load_runner", "installed",
+           "unavailable"]
+
+log = logging.getLogger("inpaint.runtime")
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -39,6 +46,9 @@ class Engine:
     package: the Python module it needs. module: the module whose ``load(path, device)`` returns a Runner.
     rank: lower = faster, for ``auto``. auto: ``auto`` may choose it (False for a reserved name).
     extra: pip extra (or instruction) that installs ``package``.
+    probe: "module:function" returning None when the engine can run here, else why not (with the fix);
+    called only when ``package`` is installed. options: the keyword options its ``load`` takes beyond
+    (path, device), e.g. ``cuda_graph``.
     """
 
     name: str
@@ -48,18 +58,29 @@ class Engine:
     rank: int
     auto: bool = True
     extra: str = ""
+    probe: str = ""
+    options: tuple[str, ...] = ()
 
     def accepts(self, path: Path) -> bool:
         return path.suffix.lower() in self.suffixes
 
-    def load(self, path: str | Path, device: str = "auto") -> Runner:
-        """An inactive runner for ``path`` (imports the backend module, which imports its package lazily)."""
-        return importlib.import_module(self.module).load(Path(path), device)
+    def load(self, path: str | Path, device: str = "auto", **options) -> Runner:
+        """An inactive runner for ``path`` (imports the backend module, which imports its package lazily).
+
+        options: only the names in ``self.options``; a set option another engine lacks is a UserError.
+        """
+        unknown = sorted(k for k, v in options.items() if v and k not in self.options)
+        if unknown:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise UserError(f"{flags}: only for engines that take it ({', '.join(e.name for e in ENGINES if set(unknown) <= set(e.options))}), not --engine {self.name}")
+        kept = {k: v for k, v in options.items() if k in self.options}
+        return importlib.import_module(self.module).load(Path(path), device, **kept)
 
 
 ENGINES: tuple[Engine, ...] = (
-    Engine("trt", (".engine", ".plan", ".onnx"), "tensorrt", "inpaint.runtime.backends.trt", rank=0, auto=False,
-           extra="the TensorRT issue"),
+    Engine("trt", (".engine", ".plan", ".onnx"), "tensorrt", "inpaint.runtime.backends.trt", rank=0,
+           extra="pip install 'inpaint[trt]' on a machine with an NVIDIA GPU", probe="inpaint.runtime.backends.trt:unavailable_reason",
+           options=("cuda_graph",)),
     Engine("onnx", (".onnx",), "onnxruntime", "inpaint.runtime.backends.onnx", rank=1, extra="pip install onnxruntime (or onnxruntime-gpu)"),
     Engine("torch", (".safetensors",), "torch", "inpaint.runtime.backends.torch", rank=2, extra="pip install 'inpaint[train]'"),
 )
@@ -73,6 +94,16 @@ def installed(engine: Engine) -> bool:
         return importlib.util.find_spec(engine.package) is not None
     except (ImportError, ValueError):  # a module set to None in sys.modules, or a broken parent
         return False
+
+
+def unavailable(engine: Engine) -> str | None:
+    """None when ``engine`` can run here; else why not (package missing, or its probe's reason)."""
+    if not installed(engine):
+        return f"the Python package '{engine.package}' is not installed; {engine.extra}"
+    if engine.probe:
+        module, function = engine.probe.split(":")
+        return getattr(importlib.import_module(module), function)()
+    return None
 
 
 def _known_suffixes() -> str:
@@ -104,31 +135,39 @@ def resolve_engine(name: str, model_path: str | Path) -> Engine:
             return engine
         if not engine.accepts(path):
             others = [e.name for e in ENGINES if e.accepts(path) and e.auto]
+            others = [name for name in others if unavailable(_BY_NAME[name]) is None] or others  # those that run here first
             fix = f"use --engine {' or '.join(others)}" if others else f"give a {' or '.join(engine.suffixes)} file"
             raise UserError(f"{path}: --engine {name} runs {' / '.join(engine.suffixes)} files, not '{suffix or path.name}'; {fix}")
         return engine
     candidates = sorted((e for e in ENGINES if e.accepts(path)), key=lambda e: e.rank)
     if not candidates:
         raise UserError(f"{path}: unknown model file type '{suffix}'; give one of: {_known_suffixes()}")
+    reasons = []
     for engine in candidates:
-        if engine.auto and installed(engine):
+        if not engine.auto:
+            continue
+        reason = unavailable(engine)
+        if reason is None:
             return engine
+        reasons.append(f"{engine.name}: {reason}")
+        log.debug("--engine auto: not %s for %s: %s", engine.name, path.name, reason)
     ready = [e for e in candidates if e.auto]
-    if not ready:  # only a reserved engine reads this file (e.g. a TensorRT .engine)
+    if not ready:  # only a reserved engine reads this file
         return candidates[0]
-    wanted = "; ".join(f"{e.name}: {e.extra}" for e in ready)
-    raise MissingDependencyError(f"{path}: no installed engine runs {suffix} files; install one ({wanted})")
+    raise MissingDependencyError(f"{path}: no engine here runs {suffix} files ({'; '.join(reasons)})")
 
 
-def load_runner(model_path: str | Path, engine: str = "auto", device: str = "auto") -> Runner:
+def load_runner(model_path: str | Path, engine: str = "auto", device: str = "auto", **options) -> Runner:
     """Resolve the engine for ``model_path`` and return its (inactive) runner.
 
-    device: "auto" | "cpu" | "cuda". Raises UserError for a missing file and the errors of :func:`resolve_engine`.
+    device: "auto" | "cpu" | "cuda". options: engine options such as ``cuda_graph=True`` (trt); with
+    ``auto`` they are dropped when the chosen engine lacks them. Raises UserError for a missing file and
+    the errors of :func:`resolve_engine`.
     """
     if device not in DEVICES:
         raise UserError(f"--device {device}: choose one of {', '.join(DEVICES)}")
     if engine != "auto" and not get_engine(engine).auto:  # a reserved name: its loader explains
-        return get_engine(engine).load(model_path, device)
+        return get_engine(engine).load(model_path, device, **options)
     if not Path(model_path).is_file():
         raise UserError(
             f"{model_path}: no such model file; pass an .onnx from 'inpaint export' or a .safetensors checkpoint"
@@ -138,4 +177,6 @@ def load_runner(model_path: str | Path, engine: str = "auto", device: str = "aut
         raise MissingDependencyError(
             f"--engine {chosen.name} needs the Python package '{chosen.package}', which is not installed; {chosen.extra}"
         )
-    return chosen.load(model_path, device)
+    if engine == "auto":
+        options = {k: v for k, v in options.items() if k in chosen.options}
+    return chosen.load(model_path, device, **options)

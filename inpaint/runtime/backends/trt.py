@@ -1,24 +1,393 @@
-"""TensorRT: the engine name is reserved; the runner arrives with the TensorRT issue.
+"""TensorRT backend: runs an engine file (``.engine`` / ``.plan`` from ``inpaint export --engine trt``) or an
+``.onnx`` through the engine cache (:mod:`inpaint.export.trt_cache`: built once, then reused).
 
-Nothing here builds or runs a TensorRT engine: TensorRT cannot be installed on the development machines
-(its library wheels come from NVIDIA's own index, DESIGN.md), so no implementation could be tested.
-Selecting ``--engine trt`` (or running a ``.engine`` file) raises a :class:`UserError` that says so.
+    runner = TrtRunner(EngineFromFile("madf.engine"), cuda_graph=True)
+    with runner:
+        out = runner.infer(image, mask)                   # see inpaint.runtime.backends.base
+        pending = runner.infer_async(image2, mask2)       # copies overlap the previous batch's compute
+        out2 = pending.result()
+
+``.plan`` means the same file format as ``.engine`` (model metadata + plan); a raw plan from trtexec has no
+metadata and is refused with the command that builds a proper one.
+
+Per batch: the inputs are copied into a pinned host buffer, uploaded on an upload stream, computed with
+``execute_async_v3`` on a compute stream (never the default stream) and downloaded on a download stream,
+the streams chained by events. Two buffer slots alternate (double buffering), so batch k + 1's upload
+overlaps batch k's compute and batch k's download overlaps batch k + 1's compute when the caller submits
+k + 1 before collecting k (:meth:`Runner.infer_async`). With ``cuda_graph=True`` each (slot, shape) is run
+once, then captured as a CUDA graph and replayed (shapes and addresses are frozen in a graph); a failed
+capture falls back to plain enqueues. The TensorRT calls are all in :class:`TrtEngine`; memory comes from
+:mod:`inpaint.runtime.backends.cuda_memory` (torch, else cuda-python, else pycuda).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
+import logging
 from pathlib import Path
 
-from inpaint.errors import UserError
+import numpy as np
 
-__all__ = ["load", "NOT_AVAILABLE"]
+from inpaint._lazy import require
+from inpaint.errors import MissingDependencyError, UserError
+from inpaint.export import contract as C
+from inpaint.export import engine_file as E
+from inpaint.runtime.backends.base import Pending, Runner
 
-NOT_AVAILABLE = (
-    "--engine trt: TensorRT engines arrive with the TensorRT issue; this version of inpaint cannot build or run them. "
-    "Use --engine onnx (ONNX Runtime, on CUDA when onnxruntime-gpu is installed) or --engine auto"
-)
+__all__ = ["load", "unavailable_reason", "TrtEngine", "TrtRunner", "EngineFromFile", "EngineFromOnnx", "MIN_TRT"]
+
+log = logging.getLogger("inpaint.runtime")
+
+#: the oldest TensorRT this runner is written for (TENSORRT.md: execute_async_v3, aot_impl plugins)
+MIN_TRT = (10, 9)
+#: CUDA graphs kept per buffer slot (one per input shape; the oldest is dropped)
+MAX_GRAPHS_PER_SLOT = 8
+INSTALL = "pip install 'inpaint[trt]' (TensorRT's wheels: pip install tensorrt; see the README)"
 
 
-def load(path: str | Path, device: str = "auto"):
-    """Always raises UserError (see the module docstring)."""
-    raise UserError(f"{NOT_AVAILABLE} (model: {path})")
+@functools.lru_cache(maxsize=1)
+def unavailable_reason() -> str | None:
+    """None when TensorRT can run here (it imports, it is >= 10.9, a CUDA GPU answers); else why not, with the fix.
+
+    Cheap checks first: the package is looked up without importing, then the driver is asked through
+    ctypes (:mod:`inpaint._cuda`); only then is ``tensorrt`` imported. Cached for the process.
+    """
+    try:
+        found = importlib.util.find_spec("tensorrt") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return f"TensorRT is not installed; {INSTALL}"
+    from inpaint._cuda import driver_info
+
+    info = driver_info()
+    if not info.available:
+        return f"TensorRT needs an NVIDIA GPU: {info.reason}"
+    try:
+        import tensorrt
+    except Exception as exc:  # noqa: BLE001  a broken install (missing libnvinfer) raises more than ImportError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"the tensorrt package does not import ({first}); reinstall it: {INSTALL}"
+    version = str(getattr(tensorrt, "__version__", "0"))
+    from inpaint.export.trt import version_tuple
+
+    if version_tuple(version) < MIN_TRT:
+        return f"TensorRT {version} is older than {MIN_TRT[0]}.{MIN_TRT[1]}; upgrade it: {INSTALL}"
+    return None
+
+
+# --- loaders: (header, plan) -----------------------------------------------------------------------------
+class EngineFromFile:
+    """An engine file written by ``inpaint export --engine trt`` (checked: whole, this TensorRT, this GPU)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __call__(self, trt_version: str, compute_capability: str) -> tuple[dict[str, str], bytes]:
+        if not self.path.is_file():
+            raise UserError(f"{self.path}: no such engine file; build one with 'inpaint export MODEL.onnx --engine trt -o {self.path.name}'")
+        header, plan = E.read_engine_file(self.path)
+        E.check_compatible(self.path, header, trt_version, compute_capability)
+        return header, plan
+
+    def refused(self) -> tuple[dict[str, str], bytes] | None:
+        """TensorRT did not deserialise the plan: nothing to rebuild from (the caller raises)."""
+        return None
+
+
+class EngineFromOnnx:
+    """An ``.onnx`` through the engine cache: built on first use, rebuilt when TensorRT refuses the cached plan."""
+
+    def __init__(self, path: str | Path, cache_root: str | Path | None = None):
+        self.path, self.cache_root = Path(path), cache_root
+        self._versions: tuple[str, str] = ("", "")
+        self.engine_path: Path | None = None
+
+    def __call__(self, trt_version: str, compute_capability: str) -> tuple[dict[str, str], bytes]:
+        from inpaint.export.trt_cache import cached_engine
+
+        if not self.path.is_file():
+            raise UserError(f"{self.path}: no such ONNX model; pass a .onnx written by 'inpaint export'")
+        self._versions = (trt_version, compute_capability)
+        self.engine_path = cached_engine(self.path, root=self.cache_root, trt_version=trt_version, compute_capability=compute_capability)
+        return E.read_engine_file(self.engine_path)
+
+    def refused(self) -> tuple[dict[str, str], bytes] | None:
+        from inpaint.export.trt_cache import invalidate
+
+        log.warning("TensorRT refused the cached engine %s; rebuilding it", self.engine_path)
+        invalidate(self.engine_path)
+        return self(*self._versions)
+
+
+# --- the TensorRT calls ------------------------------------------------------------------------------------
+class EngineRefused(Exception):
+    """``deserialize_cuda_engine`` returned None (a foreign, stale or corrupt plan)."""
+
+
+class TrtEngine:
+    """A deserialised engine and one execution context: the only place that calls TensorRT's runtime API."""
+
+    def __init__(self, trt, plan: bytes):
+        self.trt = trt
+        self.logger = trt.Logger(trt.Logger.WARNING)
+        if hasattr(trt, "init_libnvinfer_plugins"):
+            trt.init_libnvinfer_plugins(self.logger, "")
+        self.runtime = trt.Runtime(self.logger)
+        self.engine = self.runtime.deserialize_cuda_engine(plan)  # None, not an exception, on a bad plan
+        if self.engine is None:
+            raise EngineRefused()
+        self.context = self.engine.create_execution_context()
+        if self.context is None:
+            raise RuntimeError("TensorRT could not create an execution context (out of GPU memory?)")
+        self.inputs, self.outputs = [], []
+        for i in range(self.engine.num_io_tensors):
+            name = self.engine.get_tensor_name(i)
+            (self.inputs if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT else self.outputs).append(name)
+
+    def dtype(self, name: str) -> np.dtype:
+        """NumPy dtype of an I/O tensor (float32 or float16; bf16 I/O is not part of the graph contract)."""
+        dt = self.engine.get_tensor_dtype(name)
+        table = {self.trt.DataType.FLOAT: np.float32, self.trt.DataType.HALF: np.float16}
+        if dt not in table:
+            raise UserError(f"engine tensor '{name}' is {dt}; the graph contract has float32 (or float16) inputs and output")
+        return np.dtype(table[dt])
+
+    def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
+        return bool(self.context.set_input_shape(name, tuple(int(v) for v in shape)))
+
+    def output_shape(self, name: str) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.context.get_tensor_shape(name))
+
+    def set_address(self, name: str, ptr: int) -> None:
+        if not self.context.set_tensor_address(name, int(ptr)):
+            raise RuntimeError(f"TensorRT refused the address of tensor '{name}'")
+
+    def execute(self, stream_handle: int) -> None:
+        if not self.context.execute_async_v3(stream_handle):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see TensorRT's log above)")
+
+    def close(self) -> None:
+        self.context = self.engine = self.runtime = None  # context before engine before runtime
+
+
+# --- the runner --------------------------------------------------------------------------------------------
+class _Slot:
+    """One set of buffers (pinned host + device for image, mask and output) and the events that order them."""
+
+    def __init__(self, memory):
+        self.memory = memory
+        self.capacity: dict[str, int] = {}
+        self.host: dict = {}
+        self.dev: dict = {}
+        self.uploaded, self.computed, self.downloaded = memory.event(), memory.event(), memory.event()
+        self.pending: Pending | None = None
+        self.graphs: dict[tuple, object] = {}
+
+    def ensure(self, name: str, nbytes: int) -> None:
+        """Buffers of at least ``nbytes`` for tensor ``name`` (grown, never shrunk; the slot is idle here)."""
+        if self.capacity.get(name, 0) < nbytes:
+            self.host[name], self.dev[name] = self.memory.pinned(nbytes), self.memory.device(nbytes)
+            self.capacity[name] = nbytes
+            self.graphs.clear()  # their frozen addresses are gone
+
+
+class TrtRunner(Runner):
+    """Runs an engine (from a loader) on CUDA; see the module docstring for the streams and slots."""
+
+    name = "trt"
+
+    def __init__(self, loader, cuda_graph: bool = False, memory=None, trt_module=None, gpu=None):
+        super().__init__(loader.path)
+        self._loader, self.cuda_graph = loader, cuda_graph
+        self._memory_given, self._trt_given, self._gpu_given = memory, trt_module, gpu
+        self._engine: TrtEngine | None = None
+        self.header: dict[str, str] = {}
+
+    # -- activation --
+    def activate_impl(self) -> None:
+        from inpaint.export.trt import Shapes
+        from inpaint.runtime.backends.onnx import _model_info
+
+        trt = self._trt_given or require("tensorrt")
+        gpu = self._gpu_given
+        if gpu is None:
+            from inpaint._cuda import driver_info
+
+            info = driver_info()
+            if not info.available:
+                raise UserError(f"--engine trt: {info.reason}")
+            gpu = info.gpus[0]
+        version = str(trt.__version__)
+        header, plan = self._loader(version, gpu.compute_capability)
+        if header.get(E.KEY_PLUGIN_VERSION):
+            self._register_plugins(header)
+        try:
+            engine = TrtEngine(trt, plan)
+        except EngineRefused:
+            again = self._loader.refused()
+            try:
+                if again is None:
+                    raise EngineRefused()
+                header, plan = again
+                engine = TrtEngine(trt, plan)
+            except EngineRefused:
+                raise E.EngineFileError(
+                    f"{self.path}: TensorRT {version} refused to deserialise this engine (foreign or corrupt plan); "
+                    "rebuild it here with 'inpaint export MODEL.onnx --engine trt'"
+                ) from None
+        missing = {C.INPUT_IMAGE, C.INPUT_MASK} - set(engine.inputs)
+        if missing or C.OUTPUT not in engine.outputs:
+            engine.close()
+            raise UserError(
+                f"{self.path}: engine tensors {engine.inputs} -> {engine.outputs} are not the inpaint graph contract "
+                f"({C.INPUT_IMAGE}, {C.INPUT_MASK} -> {C.OUTPUT}); build it from an 'inpaint export' graph"
+            )
+        self.header, self._engine = header, engine
+        profiles = json.loads(header.get(E.KEY_PROFILES, "[]"))
+        self.shapes = Shapes.from_profile(profiles[0]) if profiles else None
+        self.metadata = _model_info(self.path, header)
+        memory = self._memory_given
+        if memory is None:
+            from inpaint.runtime.backends.cuda_memory import pick_memory
+
+            try:
+                memory = pick_memory(gpu.index)
+            except Exception:
+                engine.close()
+                raise
+        self._memory = memory
+        self._streams = {k: memory.stream() for k in ("upload", "compute", "download")}
+        self._slots = [_Slot(memory), _Slot(memory)]
+        self._next = 0
+        self._graphs_ok = self.cuda_graph
+        self.device = f"cuda:{gpu.index} ({header.get(E.KEY_PRECISION, 'fp32')}, TensorRT {version}, {memory.name} buffers)"
+
+    def _register_plugins(self, header: dict[str, str]) -> None:
+        """JIT plugin engines need the plugin code imported before deserialising (AOT ones do not)."""
+        from inpaint.ops import trt_plugins
+
+        try:
+            trt_plugins.register_all()
+        except ImportError as exc:
+            log.warning("the TensorRT plugin modules do not import (%s); an engine with JIT plugins will not load", exc)
+            return
+        if header[E.KEY_PLUGIN_VERSION] != trt_plugins.plugin_version():
+            log.warning("%s was built with plugin version %s, this inpaint has %s; rebuild it if it fails or differs",
+                        self.path, header[E.KEY_PLUGIN_VERSION], trt_plugins.plugin_version())
+
+    def deactivate_impl(self) -> None:
+        for slot in self._slots:
+            if slot.pending is not None:
+                slot.pending.result()
+        self._slots = []
+        if self._engine is not None:
+            self._engine.close()
+        self._memory.close()
+        self._engine = None
+
+    # -- inference --
+    def infer_impl(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._submit(image, mask).result()
+
+    def infer_async(self, image: np.ndarray, mask: np.ndarray) -> Pending:
+        """Queue a batch on the GPU and return at once (see the module docstring); ``.result()`` waits for it."""
+        if not self.is_active:
+            raise RuntimeError(f"{type(self).__name__} is not active; use 'with runner:' or runner.activate()")
+        self._check_inputs(image, mask)
+        return self._submit(np.ascontiguousarray(image), np.ascontiguousarray(mask))
+
+    def _profile_error(self, n: int, h: int, w: int) -> UserError:
+        where = ""
+        if self.shapes is not None:
+            lo, hi = self.shapes.min, self.shapes.max
+            where = f" {'x'.join(map(str, lo))} .. {'x'.join(map(str, hi))}"
+        return UserError(
+            f"{self.path}: a batch of {n}x{h}x{w} (NxHxW, after padding) is outside the engine's profile{where}; "
+            "rebuild it with 'inpaint export MODEL.onnx --engine trt --shapes MIN,OPT,MAX' covering it, or use a smaller --batch"
+        )
+
+    def _submit(self, image: np.ndarray, mask: np.ndarray) -> Pending:
+        n, _, h, w = image.shape
+        if self.shapes is not None and not self.shapes.contains(n, h, w):
+            raise self._profile_error(n, h, w)
+        eng, mem, st = self._engine, self._memory, self._streams
+        slot = self._slots[self._next]
+        self._next = 1 - self._next
+        if slot.pending is not None:  # its host buffers are reused now: finish and copy out the old result
+            slot.pending.result()
+        arrays = {C.INPUT_IMAGE: image, C.INPUT_MASK: mask}
+        for name, array in arrays.items():
+            if not eng.set_input_shape(name, array.shape):
+                raise self._profile_error(n, h, w)
+        out_shape = eng.output_shape(C.OUTPUT)
+        if tuple(out_shape) != image.shape:
+            raise RuntimeError(f"engine output shape {out_shape}, expected {image.shape}")
+        out_dtype = eng.dtype(C.OUTPUT)
+        for name, array in arrays.items():
+            dt = eng.dtype(name)
+            slot.ensure(name, array.size * dt.itemsize)
+            host = slot.host[name].array[: array.size * dt.itemsize].view(dt)
+            np.copyto(host, array.reshape(-1), casting="same_kind")
+        out_bytes = int(np.prod(out_shape)) * out_dtype.itemsize
+        slot.ensure(C.OUTPUT, out_bytes)
+        for name, array in arrays.items():
+            nbytes = array.size * eng.dtype(name).itemsize
+            mem.upload(slot.dev[name], slot.host[name], nbytes, st["upload"])
+        mem.record(slot.uploaded, st["upload"])
+        mem.wait(st["compute"], slot.uploaded)
+        for name in (C.INPUT_IMAGE, C.INPUT_MASK, C.OUTPUT):
+            eng.set_address(name, slot.dev[name].ptr)
+        self._compute(slot, (n, h, w))
+        mem.record(slot.computed, st["compute"])
+        mem.wait(st["download"], slot.computed)
+        mem.download(slot.host[C.OUTPUT], slot.dev[C.OUTPUT], out_bytes, st["download"])
+        mem.record(slot.downloaded, st["download"])
+
+        def collect() -> np.ndarray:
+            mem.sync(slot.downloaded)
+            slot.pending = None
+            out = slot.host[C.OUTPUT].array[:out_bytes].view(out_dtype).reshape(out_shape)
+            return out.astype(np.float32, copy=True)
+
+        slot.pending = Pending(wait=collect)
+        return slot.pending
+
+    def _compute(self, slot: _Slot, shape: tuple[int, int, int]) -> None:
+        """Enqueue the engine on the compute stream: a CUDA-graph replay when one is captured for this shape."""
+        eng, mem, stream = self._engine, self._memory, self._streams["compute"]
+        graph = slot.graphs.get(shape) if self._graphs_ok else None
+        if graph is not None:
+            mem.launch(graph, stream)
+            return
+        eng.execute(mem.handle(stream))  # trtexec's way: one plain run with these shapes and addresses, then capture
+        if not self._graphs_ok:
+            return
+        mem.record(slot.computed, stream)
+        mem.sync(slot.computed)
+        try:
+            slot.graphs[shape] = mem.capture(stream, lambda: eng.execute(mem.handle(stream)))
+        except Exception as exc:  # noqa: BLE001  a capture TensorRT or the provider refuses: plain enqueues from now on
+            log.warning("CUDA graph capture failed (%s); running without CUDA graphs", exc)
+            self._graphs_ok = False
+            return
+        if len(slot.graphs) > MAX_GRAPHS_PER_SLOT:
+            slot.graphs.pop(next(iter(slot.graphs)))
+
+
+def load(path: str | Path, device: str = "auto", cuda_graph: bool = False) -> TrtRunner:
+    """The engine table's entry point: an (inactive) runner for an engine file or an ``.onnx`` (cached build).
+
+    Raises at once (nothing loaded, nothing written) when TensorRT or a GPU is missing, or for ``--device cpu``.
+    """
+    path = Path(path)
+    if device == "cpu":
+        raise UserError("--engine trt runs on an NVIDIA GPU, not --device cpu; use --engine onnx for the CPU")
+    reason = unavailable_reason()
+    if reason is not None:
+        raise MissingDependencyError(f"--engine trt: {reason}; or use --engine onnx (ONNX Runtime)")
+    if path.suffix.lower() == ".onnx":
+        return TrtRunner(EngineFromOnnx(path), cuda_graph=cuda_graph)
+    return TrtRunner(EngineFromFile(path), cuda_graph=cuda_graph)

@@ -10,7 +10,7 @@ of the system killing the process half-way. Several pictures run in batches as l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.processing import composite, crop, from_nchw, masks_to_nchw, pad_to_multiple, to_nchw
 from inpaint.runtime.strategies.memory import MEMORY_ENV, available_mb, working_mb
 
-__all__ = ["full_estimate_mb", "fits_full", "check_full", "inpaint_full"]
+__all__ = ["full_estimate_mb", "fits_full", "check_full", "inpaint_full", "submit_full"]
 
 #: bytes of float32 copies per padded pixel around the network call: image (3) and mask (1) inputs,
 #: the output (3) and the cropped result (3), 4 bytes each
@@ -64,18 +64,33 @@ def inpaint_full(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.
     Refuses (UserError) when one picture does not fit; otherwise runs batches as large as fit.
     Returns one (H, W, 3) array per picture; known pixels bit-identical to the input.
     """
+    return submit_full(runner, rgbs, holes, available)()
+
+
+def submit_full(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
+                available: float | None = None) -> Callable[[], list[np.ndarray]]:
+    """:func:`inpaint_full` in two halves: check, pad and submit (``runner.infer_async``) now; the returned
+    function waits, crops and composites. When the pictures must be split into several batches to fit,
+    all but the last run here, synchronously. Raises the UserError of :func:`check_full` at once."""
     hw = rgbs[0].shape[:2]
     have = available_mb() if available is None else available
     check_full(runner, hw, have)
     per_batch = len(rgbs)
     while per_batch > 1 and not fits_full(runner, hw, per_batch, have):
         per_batch -= 1
-    results: list[np.ndarray] = []
-    for start in range(0, len(rgbs), per_batch):
+    done: list[np.ndarray] = []
+    starts = list(range(0, len(rgbs), per_batch))
+    for start in starts:
         chunk_rgbs, chunk_holes = rgbs[start : start + per_batch], holes[start : start + per_batch]
         image, size = pad_to_multiple(to_nchw(chunk_rgbs), runner.stride)
         mask, _ = pad_to_multiple(masks_to_nchw(chunk_holes), runner.stride)
-        generated = from_nchw(crop(runner.infer(image, mask), size))
+        pending = runner.infer_async(image, mask)
         del image, mask
-        results += [composite(rgb, gen, hole) for rgb, gen, hole in zip(chunk_rgbs, generated, chunk_holes)]
-    return results
+
+        def finish(pending=pending, size=size, chunk_rgbs=chunk_rgbs, chunk_holes=chunk_holes) -> list[np.ndarray]:
+            generated = from_nchw(crop(pending.result(), size))
+            return [composite(rgb, gen, hole) for rgb, gen, hole in zip(chunk_rgbs, generated, chunk_holes)]
+
+        if start != starts[-1]:
+            done += finish()
+    return lambda: done + finish()

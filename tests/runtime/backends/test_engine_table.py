@@ -1,4 +1,4 @@
-"""The engine table: auto choice, explicit names, "did you mean", reserved trt, missing packages."""
+"""The engine table: auto choice, explicit names, "did you mean", missing packages (TensorRT: trt_backend/)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,21 @@ def test_every_row_names_a_backend_module_with_load(engine):
     assert engine.suffixes and all(s.startswith(".") and s == s.lower() for s in engine.suffixes)
 
 
-def test_auto_picks_by_suffix(tmp_path):
+@pytest.fixture
+def no_trt(monkeypatch):
+    """As on a machine without TensorRT (the TensorRT rows are tested in trt_backend/)."""
+    import inpaint.runtime.backends as backends
+
+    real = backends.installed
+    monkeypatch.setattr(backends, "installed", lambda e: e.name != "trt" and real(e))
+
+
+def test_auto_picks_by_suffix(tmp_path, no_trt):
     assert resolve_engine("auto", tmp_path / "m.onnx").name == "onnx"
     assert resolve_engine("auto", tmp_path / "m.ONNX").name == "onnx"
     assert resolve_engine("auto", tmp_path / "m.safetensors").name == "torch"
-    assert resolve_engine("auto", tmp_path / "m.engine").name == "trt"  # only the reserved engine reads it
+    with pytest.raises(MissingDependencyError, match="trt: the Python package 'tensorrt' is not installed"):
+        resolve_engine("auto", tmp_path / "m.engine")  # only TensorRT reads it, and it is not here
 
 
 def test_unknown_names_and_suffixes(tmp_path):
@@ -36,15 +46,6 @@ def test_unknown_names_and_suffixes(tmp_path):
         resolve_engine("torch", tmp_path / "m.onnx")
     with pytest.raises(UserError, match="use --engine torch"):
         resolve_engine("onnx", tmp_path / "m.safetensors")
-
-
-def test_trt_is_reserved_with_a_clear_message(tmp_path):
-    for path in (tmp_path / "m.onnx", tmp_path / "m.engine"):
-        with pytest.raises(UserError, match="TensorRT engines arrive with the TensorRT issue"):
-            load_runner(path, "trt")
-    (tmp_path / "m.engine").write_bytes(b"serialised engine")
-    with pytest.raises(UserError, match="TensorRT"):
-        load_runner(tmp_path / "m.engine", "auto")
 
 
 def test_missing_model_file(tmp_path):
