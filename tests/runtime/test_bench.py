@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inpaint.runtime.backends import resolve_engine
-
 from inpaint.cli.bench import pair_models
 from inpaint.cli.main import main
 from inpaint.errors import UserError
+from inpaint.runtime.backends import resolve_engine
 
 
 def test_pairing_finds_the_checkpoint_beside_the_onnx(model_files):
