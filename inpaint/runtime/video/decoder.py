@@ -1,0 +1,204 @@
+"""Read a clip's video frames with PyAV: RGB pixels in stored orientation, repaired timestamps.
+
+    with ClipReader("clip.mp4") as clip:
+        clip.info.rotation, clip.info.size               # display rotation (degrees CCW), stored (H, W)
+        for frame in clip.frames():                      # DecodedFrame(index, rgb, pts)
+            ...
+
+Frames come in display order (what the decoder gives), every one of them: the header's frame count is
+never used except as an estimate for a progress bar (it can lie). Timestamps go through
+:class:`~inpaint.runtime.video.timestamps.TimestampRepair` in a finer time base where the clip's is
+coarse. PyAV does not rotate frames: ``rgb`` is as stored, and ``info.rotation`` says how a player
+turns it (``np.rot90(rgb, info.rotation // 90)`` is what the viewer sees).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from inpaint.errors import UserError
+from inpaint.runtime.video.timestamps import TimestampRepair, repair_time_base
+
+__all__ = ["ClipInfo", "ClipReader", "DecodedFrame", "open_container"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What the encoder and the mask sources need to know about a clip.
+
+    size: stored (H, W) of the frames. rotation: display rotation in degrees counter-clockwise
+    (0, 90, 180, 270; from the display matrix). time_base: the repaired timestamps' time base.
+    rate: average frame rate (None when unknown). frames_estimate: the header's frame count, or the
+    duration times the rate; only an estimate (None when neither is known). duration: seconds or None.
+    sample_aspect_ratio: of the pixels (None = square).
+    """
+
+    path: Path
+    size: tuple[int, int]
+    rotation: int
+    time_base: Fraction
+    rate: Fraction | None
+    frames_estimate: int | None
+    duration: float | None
+    sample_aspect_ratio: Fraction | None = None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(H, W) as a player shows the clip (swapped for 90 and 270 degrees)."""
+        h, w = self.size
+        return (w, h) if self.rotation % 180 else (h, w)
+
+
+@dataclass
+class DecodedFrame:
+    """index: 0-based position in the clip. rgb: (H, W, 3) uint8 RGB, stored orientation.
+    pts: repaired presentation time in ``ClipInfo.time_base`` ticks (strictly increasing)."""
+
+    index: int
+    rgb: np.ndarray
+    pts: int
+
+
+def open_container(path: Path, what: str = "clip"):
+    """``av.open(path)`` with its failures turned into one UserError line."""
+    import av
+
+    try:
+        return av.open(str(path))
+    except FileNotFoundError as exc:
+        raise UserError(f"{path}: no such {what} file") from exc
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the {what} ({_ffmpeg_reason(exc)}); is it a video file?") from exc
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).split(":")[0].strip() or type(exc).__name__
+
+
+def _rotation(stream, first_frame) -> int:
+    """The display rotation, degrees counter-clockwise, rounded to a multiple of 90 (0..270)."""
+    angle = getattr(first_frame, "rotation", 0) or 0
+    return int(round(angle / 90.0)) * 90 % 360
+
+
+class ClipReader:
+    """One clip opened for decoding (a context manager). ``info`` is read when it opens.
+
+    Raises UserError for a file that is missing or unreadable, has no video stream, or whose first
+    frame cannot be decoded.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._container = open_container(self.path)
+        try:
+            self.info = self._probe()
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _probe(self) -> ClipInfo:
+        c = self._container
+        if not c.streams.video:
+            kinds = ", ".join(sorted({s.type for s in c.streams})) or "nothing"
+            raise UserError(f"{self.path}: no video stream (it holds {kinds}); give a clip with video")
+        v = c.streams.video[0]
+        v.thread_type = "AUTO"  # frame + slice threads (must be set before the codec opens)
+        tb = Fraction(v.time_base) if v.time_base else Fraction(1, 90000)
+        out_tb, self._factor = repair_time_base(tb)
+        rate = v.average_rate or v.guessed_rate or v.base_rate
+        rate = Fraction(rate) if rate else None
+        duration = float(v.duration * tb) if v.duration else (c.duration / 1e6 if c.duration else None)
+        estimate = v.frames or (int(round(duration * rate)) if duration and rate else None)
+        first = self._first_frame(v)
+        sar = v.sample_aspect_ratio
+        self._nominal = int(round(1 / (rate * out_tb))) if rate else None
+        return ClipInfo(
+            path=self.path, size=(first.height, first.width), rotation=_rotation(v, first), time_base=out_tb,
+            rate=rate, frames_estimate=estimate, duration=duration,
+            sample_aspect_ratio=Fraction(sar) if sar and sar != 1 else None,
+        )
+
+    def _first_frame(self, v):
+        """Decode the first frame (its size and rotation are the clip's), keep it for :meth:`frames`."""
+        self._frames = self._decode(v)
+        try:
+            first = next(self._frames)
+        except StopIteration:
+            raise UserError(f"{self.path}: the video stream has no decodable frame") from None
+        self._first = first
+        return first
+
+    def _decode(self, v) -> Iterator:
+        import av
+
+        index = 0
+        packets = 0
+        try:
+            for packet in self._container.demux(v):
+                if packet.size:
+                    packets += 1
+                for frame in packet.decode():
+                    index += 1
+                    yield frame
+        except av.error.FFmpegError as exc:
+            raise UserError(
+                f"{self.path}: frame {index} cannot be decoded ({_ffmpeg_reason(exc)}); the clip is damaged "
+                "(re-download it, or cut the damaged part with ffmpeg)"
+            ) from exc
+        self.decoded, self.packets = index, packets
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Every frame in display order, with repaired timestamps. Raises UserError for a damaged clip."""
+        repair = TimestampRepair(nominal=self._nominal)
+        held: deque = deque()  # the decoded frames in the repair window (as decoded: YUV, smaller than RGB)
+        index = 0
+        size = self.info.size
+        first, self._first = self._first, None
+        for frame in itertools.chain([first] if first is not None else [], self._frames):
+            if (frame.height, frame.width) != size:
+                raise UserError(
+                    f"{self.path}: frame {index + len(held)} is {frame.width}x{frame.height}, the clip started "
+                    f"at {size[1]}x{size[0]}; clips that change size mid-stream are not supported (split it first)"
+                )
+            if getattr(frame, "is_corrupt", False):
+                _log.warning("%s: frame %d is flagged corrupt by the decoder; kept as decoded", self.path, index + len(held))
+            held.append(frame)
+            pts = None if frame.pts is None else int(frame.pts) * self._factor
+            for t in repair.push(pts):
+                yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
+                index += 1
+        for t in repair.finish():
+            yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
+            index += 1
+        if repair.repaired:
+            _log.warning("%s: %d frame timestamp(s) were out of order, repeated or missing; repaired in order, "
+                         "duration kept", self.path, repair.repaired)
+        if getattr(self, "packets", 0) > getattr(self, "decoded", 0):
+            _log.warning("%s: %d video packets but %d frames decoded; the decoder dropped damaged frames",
+                         self.path, self.packets, self.decoded)
+
+    @property
+    def nominal_duration(self) -> int | None:
+        """One frame's duration at the average rate, in ``info.time_base`` ticks (None when unknown)."""
+        return self._nominal
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> ClipReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
