@@ -115,8 +115,11 @@ class ClipWriter:
         v.width, v.height = w, h
         if s.pix_fmt:
             v.pix_fmt = s.pix_fmt
-        v.codec_context.time_base = self.info.time_base
-        v.time_base = self.info.time_base
+        self._cfr = self.path.suffix.lower() == ".avi"  # AVI stores a frame rate, no per-frame times
+        self._tb = Fraction(1) / rate if self._cfr else self.info.time_base
+        self._last_tick = None
+        v.codec_context.time_base = self._tb
+        v.time_base = self._tb
         if self.info.sample_aspect_ratio:
             v.codec_context.sample_aspect_ratio = self.info.sample_aspect_ratio
         if self.info.rotation:
@@ -165,7 +168,18 @@ class ClipWriter:
         if rgb.shape != (*self.info.size, 3) or rgb.dtype != np.uint8:
             raise ValueError(f"expected a {self.info.size} RGB uint8 frame, got {rgb.dtype} {rgb.shape}")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts, frame.time_base = pts, self.info.time_base
+        tick = pts
+        if self._cfr:  # onto the frame-rate grid, one frame per tick
+            tick = int(round(pts * self.info.time_base / self._tb))
+            if self._last_tick is not None and tick <= self._last_tick:
+                tick = self._last_tick + 1
+            if tick * self._tb != pts * self.info.time_base and not getattr(self, "_snapped", False):
+                _log.warning("%s: AVI holds one frame rate; variable frame times are moved onto its %s fps grid",
+                             self.name, self.info.rate)
+                self._snapped = True
+            duration = 1
+        self._last_tick = tick
+        frame.pts, frame.time_base = tick, self._tb
         if duration:
             frame.duration = duration
         self._mux_others_until(pts * self.info.time_base)

@@ -2,14 +2,15 @@
 
     suffix                 default video codec    audio the container cannot hold is re-encoded to
     .mp4 .m4v .mov .mkv    libx264 (H.264)        aac
-    .avi                   libx264 (H.264)        aac
+    .avi                   mpeg4 (Part 2), q 2    aac
+                           (AVI stores no presentation times; FFmpeg reads H.264 in AVI one frame late)
     .webm                  libvpx-vp9 (VP9)       libopus (WebM holds only Opus and Vorbis)
 
 Audio is copied packet for packet whenever the output container can hold its codec (PyAV's
 ``OutputContainer.supported_codecs``), and re-encoded only otherwise, with a warning.
 
-The default (``--codec`` not given) is H.264 in 4:2:0 (yuv420p) at constant quality ``crf`` 18
-(visually lossless in x264's documentation) and preset "medium" (x264's default). 4:2:0 needs even
+The default (``--codec`` not given) for mp4, mov, mkv is H.264 in 4:2:0 (yuv420p) at constant quality ``crf`` 18
+(FFmpeg's H.264 guide: 17 or 18 is "visually lossless or nearly so") and preset "medium" (x264's default). 4:2:0 needs even
 width and height; an odd-sized clip is encoded 4:4:4 (yuv444p) at its own size instead, with a
 warning: nothing is resized or cropped. ``--codec`` takes any FFmpeg encoder of the installed PyAV
 (libx265, libsvtav1, libvpx-vp9, ffv1, mpeg4, ...).
@@ -19,12 +20,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inpaint.errors import UserError
+
 __all__ = ["VIDEO_EXTENSIONS", "EncoderSettings", "encoder_settings", "is_clip"]
 
 #: clip suffixes read and written (lower case, with the dot)
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 
-_DEFAULT_CODEC = {".webm": "libvpx-vp9"}
+_DEFAULT_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}
+#: MPEG-4 Part 2 quantiser for .avi: 2 is FFmpeg's "high quality" end of -q:v 2..31 (FF_QP2LAMBDA = 118)
+MPEG4_QSCALE = 2
+_QP2LAMBDA = 118
 #: short names users type -> FFmpeg encoder names
 _ALIASES = {"h264": "libx264", "x264": "libx264", "hevc": "libx265", "h265": "libx265", "x265": "libx265",
             "vp9": "libvpx-vp9", "av1": "libsvtav1"}
@@ -71,10 +77,12 @@ def encoder_settings(suffix: str, width: int, height: int, codec: str | None = N
             options["b"] = "0"  # constant quality mode needs a zero bitrate (FFmpeg's VP9 guide)
     if name in _PRESET:
         options["preset"] = preset or DEFAULT_PRESET
+    if name == "mpeg4":
+        options.update(flags="+qscale", global_quality=str(MPEG4_QSCALE * _QP2LAMBDA))
     odd = bool(width % 2 or height % 2)
+    if odd and name == "mpeg4":
+        raise UserError(f"{width}x{height} is odd and mpeg4 needs even sizes; write .mkv or .mp4 (4:4:4 H.264) instead")
     pix_fmt = ("yuv444p" if odd else "yuv420p") if name in _YUV else None
-    if name == "mpeg4" and odd:
-        pix_fmt = "yuv420p"  # mpeg4 has no 4:4:4; FFmpeg rejects odd sizes at open, with its own message
     return EncoderSettings(codec=name, pix_fmt=pix_fmt, options=options, odd_size=odd and name in _YUV)
 
 

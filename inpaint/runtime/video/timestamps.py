@@ -96,8 +96,12 @@ class TimestampRepair:
         else:
             later = [v for v in self._heap if v > last]
             if later:
-                # frames still to be given a time at or before ``last``: this one and the others like it
-                stuck = 1 + sum(1 for v in self._pending if v is None) + sum(1 for v in self._heap if v <= last)
+                # this frame and the ones right after it that also have no time after ``last`` share the gap
+                stuck = 1
+                for v in self._pending:
+                    if v is not None and v > last:
+                        break
+                    stuck += 1
                 t = last + max(1, (min(later) - last) // (stuck + 1))
             else:
                 t = last + self.step()
