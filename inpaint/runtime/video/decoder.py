@@ -32,6 +32,10 @@ __all__ = ["ClipInfo", "ClipReader", "DecodedFrame", "open_container"]
 _log = logging.getLogger(__name__)
 
 
+#: seconds by which a container's duration (which also spans the audio) may exceed the video's
+CONTAINER_SLACK_SECONDS = 0.5
+
+
 @dataclass(frozen=True)
 class ClipInfo:
     """What the encoder and the mask sources need to know about a clip.
@@ -51,6 +55,8 @@ class ClipInfo:
     frames_estimate: int | None
     duration: float | None
     sample_aspect_ratio: Fraction | None = None
+    #: ``duration`` is the video stream's own (True) or the container's, which spans audio too (False)
+    duration_is_video: bool = True
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -126,7 +132,7 @@ class ClipReader:
         self._nominal = int(round(1 / (rate * out_tb))) if rate else None
         return ClipInfo(
             path=self.path, size=(first.height, first.width), rotation=_rotation(v, first), time_base=out_tb,
-            rate=rate, frames_estimate=estimate, duration=duration,
+            rate=rate, frames_estimate=estimate, duration=duration, duration_is_video=bool(v.duration),
             sample_aspect_ratio=Fraction(sar) if sar and sar != 1 else None,
         )
 
@@ -164,6 +170,7 @@ class ClipReader:
         repair = TimestampRepair(nominal=self._nominal)
         held: deque = deque()  # the decoded frames in the repair window (as decoded: YUV, smaller than RGB)
         index = 0
+        first_pts = t_last = None
         size = self.info.size
         first, self._first = self._first, None
         for frame in itertools.chain([first] if first is not None else [], self._frames):
@@ -176,18 +183,39 @@ class ClipReader:
                 _log.warning("%s: frame %d is flagged corrupt by the decoder; kept as decoded", self.path, index + len(held))
             held.append(frame)
             pts = None if frame.pts is None else int(frame.pts) * self._factor
+            if first_pts is None and pts is not None:
+                first_pts = pts
             for t in repair.push(pts):
                 yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
                 index += 1
+                t_last = t
         for t in repair.finish():
             yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
             index += 1
+            t_last = t
+        self._check_span(first_pts, t_last if index else None, repair.step())
         if repair.repaired:
             _log.warning("%s: %d frame timestamp(s) were out of order, repeated or missing; repaired in order, "
                          "duration kept", self.path, repair.repaired)
         if getattr(self, "packets", 0) > getattr(self, "decoded", 0):
             _log.warning("%s: %d video packets but %d frames decoded; the decoder dropped damaged frames",
                          self.path, self.packets, self.decoded)
+
+    def _check_span(self, first_pts: int | None, last_pts: int | None, step: int) -> None:
+        """UserError when the decoded frames end well before the clip's duration: the demuxer skipped
+        damaged data without an error, and the output would be silently shorter."""
+        info = self.info
+        if info.duration is None or first_pts is None or last_pts is None:
+            return
+        tb = info.time_base
+        span = float((last_pts + step - first_pts) * tb)
+        # two frames of slack; a container's duration also spans the audio, which may run a little longer
+        slack = 2 * float(step * tb) + (0.0 if info.duration_is_video else CONTAINER_SLACK_SECONDS)
+        if span < info.duration - slack:
+            raise UserError(
+                f"{self.path}: only {span:.2f} s of its {info.duration:.2f} s decode (damaged data was skipped); "
+                "repair it (ffmpeg -i IN -c copy OUT) or cut the damaged part"
+            )
 
     @property
     def nominal_duration(self) -> int | None:

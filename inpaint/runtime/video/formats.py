@@ -13,7 +13,9 @@ The default (``--codec`` not given) for mp4, mov, mkv is H.264 in 4:2:0 (yuv420p
 (FFmpeg's H.264 guide: 17 or 18 is "visually lossless or nearly so") and preset "medium" (x264's default). 4:2:0 needs even
 width and height; an odd-sized clip is encoded 4:4:4 (yuv444p) at its own size instead, with a
 warning: nothing is resized or cropped. ``--codec`` takes any FFmpeg encoder of the installed PyAV
-(libx265, libsvtav1, libvpx-vp9, ffv1, mpeg4, ...).
+(libx265, libsvtav1, libvpx-vp9, ffv1, mpeg4, ...). A lossy codec re-encodes the whole frame, so the
+known pixels of the FILE differ from the input by the codec's loss; the frames given to the encoder
+have them bit-identical, and the lossless RGB encoders (``ffv1``, ``libx264rgb --crf 0``) keep them so.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _CRF = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libsvtav1"}
 _PRESET = {"libx264", "libx264rgb", "libx265"}
 #: encoders that take only 4:2:0 / 4:4:4 input in their common profiles (others use their own default)
 _YUV = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4"}
+#: lossless encoders kept in RGB, so that the output file holds the very pixels written (known pixels
+#: bit-identical to the decoded input): ``--codec ffv1`` (mkv, avi) or ``--codec libx264rgb --crf 0``
+_RGB = {"ffv1": "bgr0", "libx264rgb": "rgb24", "png": "rgb24", "qtrle": "rgb24"}
 #: audio codec an output container re-encodes to when it cannot hold the input's
 AUDIO_FALLBACK = {".webm": "libopus"}
 AUDIO_FALLBACK_DEFAULT = "aac"
@@ -82,7 +87,7 @@ def encoder_settings(suffix: str, width: int, height: int, codec: str | None = N
     odd = bool(width % 2 or height % 2)
     if odd and name == "mpeg4":
         raise UserError(f"{width}x{height} is odd and mpeg4 needs even sizes; write .mkv or .mp4 (4:4:4 H.264) instead")
-    pix_fmt = ("yuv444p" if odd else "yuv420p") if name in _YUV else None
+    pix_fmt = ("yuv444p" if odd else "yuv420p") if name in _YUV else _RGB.get(name)
     return EncoderSettings(codec=name, pix_fmt=pix_fmt, options=options, odd_size=odd and name in _YUV)
 
 

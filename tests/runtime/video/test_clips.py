@@ -295,3 +295,17 @@ def test_subtitles_are_copied_or_named_in_a_warning(tmp_path, runner, caplog):
         run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.avi")
     assert "left out stream(s) #1 subtitle (s" in caplog.text and ".avi cannot hold them" in caplog.text
     assert len(read_clip(tmp_path / "out.avi")["frames"]) == 10
+
+
+def test_damaged_data_mid_stream_is_an_error_not_a_shorter_clip(tmp_path, runner):
+    clip = tmp_path / "in.mkv"
+    make_clip(clip, 60, SIZE)
+    data = bytearray(clip.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = np.random.default_rng(0).integers(0, 256, 400, dtype=np.uint8).tobytes()
+    clip.write_bytes(bytes(data))
+    assert len(read_clip(clip)["frames"]) < 60  # the demuxer skips the damaged part without an error
+    write_mask(tmp_path / "m.png", SIZE, BOX)
+    with pytest.raises(UserError, match=r"in.mkv: only \d\.\d\d s of its 2.40 s decode"):
+        run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mkv")
+    assert not (tmp_path / "out.mkv").exists()
