@@ -65,7 +65,7 @@ def run(
             if photos or missing:
                 report = _run_photos(runner, ImageFiles(photos, missing), batch, progress)
             for job in clips:
-                _run_clip(runner, job, video_options, progress, report, only=len(jobs) == 1 and not missing)
+                _run_clip(runner, job, video_options, progress, report, only=not image.is_dir())
     typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
     for name, reason in report.failed:
         typer.echo(f"failed: {name}: {reason}", err=True)

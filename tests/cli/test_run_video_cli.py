@@ -95,3 +95,14 @@ def test_shards_and_skip_existing_on_clips(tmp_path, model_files, capsys):
     assert main([*_args(model_files, images, tmp_path / "mask.png", "-o", out), "--skip-existing"]) == 0
     assert "0 written, 0 failed" in capsys.readouterr().out
     assert main([*_args(model_files, images, tmp_path / "mask.png", "-o", out), "--shard", "3/2"]) == 2
+
+
+def test_clip_without_torch(tmp_path, model_files):
+    from tests.cli.test_run_cli import _no_torch
+
+    make_clip(tmp_path / "clip.mp4", 4, SIZE)
+    _mask(tmp_path / "mask.png")
+    proc = _no_torch("run", str(tmp_path / "clip.mp4"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.mp4"),
+                     "--model", str(model_files["onnx"]), "--temporal")
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_clip(tmp_path / "out.mp4")["frames"]) == 4

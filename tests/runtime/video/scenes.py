@@ -19,14 +19,22 @@ def _texture(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def fixed_camera(n: int, size: tuple[int, int], seed: int = 0, noise: float = 2.0):
-    """A still scene with sensor noise (std ``noise`` levels), a disc in the middle."""
+    """A still scene with sensor noise (std ``noise`` levels), a disc in the middle, and a white square
+    crossing the top eighth of the frame (far from the disc: motion elsewhere, which a codec keeps while it
+    flattens still noise, and which changes a frame-by-frame fill through the network's wide view)."""
     h, w = size
     base = _texture(h, w, seed)
     cv2.circle(base, (w // 2, h // 2), min(h, w) // 8, (128, 128, 128), -1)
     hole = np.zeros(size, np.uint8)
     cv2.circle(hole, (w // 2, h // 2), min(h, w) // 8 + 2, 1, -1)
     rng = np.random.default_rng(seed + 1)
-    frames = [np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+    side = max(2, h // 10)
+    frames = []
+    for t in range(n):
+        f = np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8)
+        x0 = (t * max(1, w // 20)) % max(1, w - side)
+        f[1 : 1 + side, x0 : x0 + side] = 255
+        frames.append(f)
     return frames, [hole.astype(bool)] * n
 
 
