@@ -18,7 +18,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -57,6 +57,9 @@ class ClipInfo:
     sample_aspect_ratio: Fraction | None = None
     #: ``duration`` is the video stream's own (True) or the container's, which spans audio too (False)
     duration_is_video: bool = True
+    #: the first frame's colour description as FFmpeg numbers it (colorspace = matrix, color_range,
+    #: color_primaries, color_trc); frames are converted to RGB with it and the output is tagged with it
+    colour: dict = field(default_factory=dict)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -90,6 +93,11 @@ def open_container(path: Path, what: str = "clip"):
 def _ffmpeg_reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).split(":")[0].strip() or type(exc).__name__
+
+
+def _rgb(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB with the frame's own matrix and range (full-range phone clips stay full range)."""
+    return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range or None)
 
 
 def _rotation(stream, first_frame) -> int:
@@ -128,12 +136,16 @@ class ClipReader:
         duration = float(v.duration * tb) if v.duration else (c.duration / 1e6 if c.duration else None)
         estimate = v.frames or (int(round(duration * rate)) if duration and rate else None)
         first = self._first_frame(v)
+        bits = max((c.bits for c in first.format.components), default=8)
+        if bits > 8:
+            _log.warning("%s: %d-bit video (%s) is inpainted and written as 8-bit", self.path, bits, first.format.name)
         sar = v.sample_aspect_ratio
         self._nominal = int(round(1 / (rate * out_tb))) if rate else None
         return ClipInfo(
             path=self.path, size=(first.height, first.width), rotation=_rotation(v, first), time_base=out_tb,
             rate=rate, frames_estimate=estimate, duration=duration, duration_is_video=bool(v.duration),
             sample_aspect_ratio=Fraction(sar) if sar and sar != 1 else None,
+            colour={k: int(getattr(first, k)) for k in ("colorspace", "color_range", "color_primaries", "color_trc")},
         )
 
     def _first_frame(self, v):
@@ -186,11 +198,11 @@ class ClipReader:
             if first_pts is None and pts is not None:
                 first_pts = pts
             for t in repair.push(pts):
-                yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
+                yield DecodedFrame(index, _rgb(held.popleft()), t)
                 index += 1
                 t_last = t
         for t in repair.finish():
-            yield DecodedFrame(index, held.popleft().to_ndarray(format="rgb24"), t)
+            yield DecodedFrame(index, _rgb(held.popleft()), t)
             index += 1
             t_last = t
         self._check_span(first_pts, t_last if index else None, repair.step())

@@ -38,6 +38,9 @@ from inpaint.runtime.video.formats import (
 
 __all__ = ["ClipWriter"]
 
+#: FFmpeg's AVCOL_SPC_UNSPECIFIED: no matrix given (then PyAV's default conversion is used both ways)
+UNSPECIFIED = 2
+
 _log = logging.getLogger(__name__)
 
 
@@ -120,6 +123,15 @@ class ClipWriter:
         self._last_tick = None
         v.codec_context.time_base = self._tb
         v.time_base = self._tb
+        colour = self.info.colour
+        self._convert = {}
+        if s.pix_fmt and s.pix_fmt.startswith("yuv") and colour.get("colorspace", UNSPECIFIED) != UNSPECIFIED:
+            # convert with the input's matrix and range and say so in the file, as the input did
+            self._convert = {"format": s.pix_fmt, "dst_colorspace": colour["colorspace"],
+                             "dst_color_range": colour.get("color_range") or None}
+            for key, value in colour.items():
+                if value:
+                    setattr(v.codec_context, key, value)
         if self.info.sample_aspect_ratio:
             v.codec_context.sample_aspect_ratio = self.info.sample_aspect_ratio
         if self.info.rotation:
@@ -168,6 +180,8 @@ class ClipWriter:
         if rgb.shape != (*self.info.size, 3) or rgb.dtype != np.uint8:
             raise ValueError(f"expected a {self.info.size} RGB uint8 frame, got {rgb.dtype} {rgb.shape}")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        if self._convert:
+            frame = frame.reformat(**self._convert)
         tick = pts
         if self._cfr:  # onto the frame-rate grid, one frame per tick
             tick = int(round(pts * self.info.time_base / self._tb))

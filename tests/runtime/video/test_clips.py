@@ -309,3 +309,53 @@ def test_damaged_data_mid_stream_is_an_error_not_a_shorter_clip(tmp_path, runner
     with pytest.raises(UserError, match=r"in.mkv: only \d\.\d\d s of its 2.40 s decode"):
         run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mkv")
     assert not (tmp_path / "out.mkv").exists()
+
+
+def test_b_frames_and_ten_bit_input(tmp_path, runner, caplog):
+    clip = tmp_path / "b.mp4"
+    out = av.open(str(clip), "w")
+    v = out.add_stream("libx264", rate=30, options={"preset": "medium", "bf": "3"})  # B-frames: decode order != display
+    v.width, v.height, v.pix_fmt = SIZE[1], SIZE[0], "yuv420p10le"
+    for i in range(16):
+        f = av.VideoFrame.from_ndarray(picture(i, *SIZE), format="rgb24")
+        f.pts, f.time_base = i, Fraction(1, 30)
+        for p in v.encode(f):
+            out.mux(p)
+    for p in v.encode():
+        out.mux(p)
+    out.close()
+    write_mask(tmp_path / "m.png", SIZE, BOX)
+    with caplog.at_level(logging.WARNING, logger="inpaint"):
+        run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mp4")
+    src, dst = read_clip(clip), read_clip(tmp_path / "out.mp4")
+    assert dst["seconds"] == pytest.approx(src["seconds"], abs=1e-6) and len(dst["frames"]) == 16
+    assert "10-bit video" in caplog.text and "repaired" not in caplog.text
+
+
+def test_colour_description_is_kept(tmp_path, runner):
+    """A BT.709 clip is converted to RGB with BT.709 and written back with it, tagged as the input was."""
+    clip = tmp_path / "hd.mp4"
+    out = av.open(str(clip), "w")
+    v = out.add_stream("libx264", rate=25, options={"crf": "0", "preset": "ultrafast"})
+    v.width, v.height, v.pix_fmt = SIZE[1], SIZE[0], "yuv420p"
+    cc = v.codec_context
+    cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
+    for i in range(4):
+        f = av.VideoFrame.from_ndarray(picture(i, *SIZE), format="rgb24").reformat(format="yuv420p", dst_colorspace=1)
+        f.pts = i
+        for p in v.encode(f):
+            out.mux(p)
+    for p in v.encode():
+        out.mux(p)
+    out.close()
+    write_mask(tmp_path / "m.png", SIZE, (0, 0, 0, 0))
+    run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mp4", crf=0)
+    planes = []
+    for path in (clip, tmp_path / "out.mp4"):
+        c = av.open(str(path))
+        f = next(c.decode(video=0))
+        cc = c.streams.video[0].codec_context
+        assert (f.colorspace, cc.color_primaries, cc.color_trc) == (1, 1, 1)
+        planes.append(np.frombuffer(f.planes[0], np.uint8).astype(int))
+        c.close()
+    assert np.abs(planes[0] - planes[1]).max() <= 2  # luma survives the RGB round trip
