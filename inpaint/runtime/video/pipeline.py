@@ -35,6 +35,7 @@ from inpaint._atomic import atomic_path
 from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.pipeline import inpaint_arrays
+from inpaint.runtime.processing import dilate_mask
 from inpaint.runtime.video.decoder import ClipReader, DecodedFrame
 from inpaint.runtime.video.encoder import ClipWriter
 from inpaint.runtime.video.masks import open_masks
@@ -150,6 +151,7 @@ def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_fra
     stop = threading.Event()
     errors: list[BaseException] = []
     steadier = TemporalSteadier() if temporal else None
+    grow = int(options.get("dilate") or 0)  # the hole inpaint_arrays changed, for the steadier
 
     def decode() -> None:
         try:
@@ -168,7 +170,8 @@ def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_fra
                     break
                 out = work.result
                 if steadier is not None:
-                    out = steadier.step(work.frame.rgb, out, work.hole)
+                    changed = dilate_mask(work.hole, grow) if grow and work.hole.any() else work.hole
+                    out = steadier.step(work.frame.rgb, out, changed)
                 if frame_hook is not None:
                     frame_hook(work.frame.index, work.frame.rgb, out, work.hole)
                 writer.write(out, work.frame.pts, duration=reader.nominal_duration)
