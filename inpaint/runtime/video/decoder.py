@@ -32,8 +32,8 @@ __all__ = ["ClipInfo", "ClipReader", "DecodedFrame", "open_container"]
 _log = logging.getLogger(__name__)
 
 
-#: seconds by which a container's duration (which also spans the audio) may exceed the video's
-CONTAINER_SLACK_SECONDS = 0.5
+#: frames of slack between where the video says it ends and where its packets end
+END_SLACK_FRAMES = 2
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ class ClipInfo:
     frames_estimate: int | None
     duration: float | None
     sample_aspect_ratio: Fraction | None = None
-    #: ``duration`` is the video stream's own (True) or the container's, which spans audio too (False)
-    duration_is_video: bool = True
+    #: where the video stream says it ends, seconds on the clip's clock (the mp4 track's start + duration,
+    #: a Matroska track's DURATION tag); None when only the container's duration (spanning audio) is known
+    video_end: float | None = None
     #: the first frame's colour description as FFmpeg numbers it (colorspace = matrix, color_range,
     #: color_primaries, color_trc); frames are converted to RGB with it and the output is tagged with it
     colour: dict = field(default_factory=dict)
@@ -100,6 +101,22 @@ def _rgb(frame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range or None)
 
 
+def _tag_seconds(text: str) -> float | None:
+    """"HH:MM:SS.fraction" (Matroska's DURATION tag) -> seconds."""
+    try:
+        h, m, sec = text.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _video_end(v, tb: Fraction) -> float | None:
+    if v.duration:
+        return float(((v.start_time or 0) + v.duration) * tb)
+    tag = (v.metadata or {}).get("DURATION") or (v.metadata or {}).get("duration")
+    return _tag_seconds(tag) if tag else None
+
+
 def _rotation(stream, first_frame) -> int:
     """The display rotation, degrees counter-clockwise, rounded to a multiple of 90 (0..270)."""
     angle = getattr(first_frame, "rotation", 0) or 0
@@ -133,7 +150,12 @@ class ClipReader:
         out_tb, self._factor = repair_time_base(tb)
         rate = v.average_rate or v.guessed_rate or v.base_rate
         rate = Fraction(rate) if rate else None
-        duration = float(v.duration * tb) if v.duration else (c.duration / 1e6 if c.duration else None)
+        start = float((v.start_time or 0) * tb)
+        video_end = _video_end(v, tb)
+        if video_end is not None:
+            duration = video_end - start
+        else:
+            duration = c.duration / 1e6 if c.duration else None
         estimate = v.frames or (int(round(duration * rate)) if duration and rate else None)
         first = self._first_frame(v)
         bits = max((c.bits for c in first.format.components), default=8)
@@ -143,7 +165,7 @@ class ClipReader:
         self._nominal = int(round(1 / (rate * out_tb))) if rate else None
         return ClipInfo(
             path=self.path, size=(first.height, first.width), rotation=_rotation(v, first), time_base=out_tb,
-            rate=rate, frames_estimate=estimate, duration=duration, duration_is_video=bool(v.duration),
+            rate=rate, frames_estimate=estimate, duration=duration, video_end=video_end,
             sample_aspect_ratio=Fraction(sar) if sar and sar != 1 else None,
             colour={k: int(getattr(first, k)) for k in ("colorspace", "color_range", "color_primaries", "color_trc")},
         )
@@ -163,10 +185,14 @@ class ClipReader:
 
         index = 0
         packets = 0
+        self.packet_end = None  # the latest packet end seen (pts + duration), seconds
         try:
             for packet in self._container.demux(v):
                 if packet.size:
                     packets += 1
+                    if packet.pts is not None and packet.time_base is not None:
+                        end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        self.packet_end = end if self.packet_end is None else max(self.packet_end, end)
                 for frame in packet.decode():
                     index += 1
                     yield frame
@@ -182,7 +208,6 @@ class ClipReader:
         repair = TimestampRepair(nominal=self._nominal)
         held: deque = deque()  # the decoded frames in the repair window (as decoded: YUV, smaller than RGB)
         index = 0
-        first_pts = t_last = None
         size = self.info.size
         first, self._first = self._first, None
         for frame in itertools.chain([first] if first is not None else [], self._frames):
@@ -195,17 +220,13 @@ class ClipReader:
                 _log.warning("%s: frame %d is flagged corrupt by the decoder; kept as decoded", self.path, index + len(held))
             held.append(frame)
             pts = None if frame.pts is None else int(frame.pts) * self._factor
-            if first_pts is None and pts is not None:
-                first_pts = pts
             for t in repair.push(pts):
                 yield DecodedFrame(index, _rgb(held.popleft()), t)
                 index += 1
-                t_last = t
         for t in repair.finish():
             yield DecodedFrame(index, _rgb(held.popleft()), t)
             index += 1
-            t_last = t
-        self._check_span(first_pts, t_last if index else None, repair.step())
+        self._check_end(repair.step())
         if repair.repaired:
             _log.warning("%s: %d frame timestamp(s) were out of order, repeated or missing; repaired in order, "
                          "duration kept", self.path, repair.repaired)
@@ -213,20 +234,17 @@ class ClipReader:
             _log.warning("%s: %d video packets but %d frames decoded; the decoder dropped damaged frames",
                          self.path, self.packets, self.decoded)
 
-    def _check_span(self, first_pts: int | None, last_pts: int | None, step: int) -> None:
-        """UserError when the decoded frames end well before the clip's duration: the demuxer skipped
-        damaged data without an error, and the output would be silently shorter."""
-        info = self.info
-        if info.duration is None or first_pts is None or last_pts is None:
+    def _check_end(self, step: int) -> None:
+        """UserError when the video's packets end well before where the stream says it ends: the demuxer
+        skipped damaged or missing data without an error, and the output would be silently shorter."""
+        end, seen = self.info.video_end, getattr(self, "packet_end", None)
+        if end is None or seen is None:
             return
-        tb = info.time_base
-        span = float((last_pts + step - first_pts) * tb)
-        # two frames of slack; a container's duration also spans the audio, which may run a little longer
-        slack = 2 * float(step * tb) + (0.0 if info.duration_is_video else CONTAINER_SLACK_SECONDS)
-        if span < info.duration - slack:
+        slack = (END_SLACK_FRAMES + 1) * float(step * self.info.time_base)
+        if seen < end - slack:
             raise UserError(
-                f"{self.path}: only {span:.2f} s of its {info.duration:.2f} s decode (damaged data was skipped); "
-                "repair it (ffmpeg -i IN -c copy OUT) or cut the damaged part"
+                f"{self.path}: its video data ends at {seen:.2f} s but the stream says {end:.2f} s (damaged or "
+                "missing data was skipped); repair it (ffmpeg -i IN -c copy OUT) or cut the damaged part"
             )
 
     @property

@@ -34,12 +34,13 @@ def make_clip(
     time_base: Fraction | None = None,
     rotation: int = 0,
     audio: str | None = None,
-    subtitle: bool = False,
+    faststart: bool = False,
 ) -> list[np.ndarray]:
     """Write a clip; returns the RGB frames given to the encoder. pts / time_base: explicit frame times
-    (VFR); rotation: display rotation (degrees counter-clockwise); audio: an audio encoder name."""
+    (VFR); rotation: display rotation (degrees counter-clockwise); audio: an audio encoder name;
+    faststart: mp4 index at the front (as web videos are), so a truncated file still opens."""
     h, w = size
-    out = av.open(str(path), "w")
+    out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
     v = out.add_stream(codec, rate=rate, options={"crf": "10", "preset": "ultrafast"} if codec == "libx264" else {})
     v.width, v.height, v.pix_fmt = w, h, pix_fmt
     tb = time_base or Fraction(1, rate)

@@ -306,7 +306,7 @@ def test_damaged_data_mid_stream_is_an_error_not_a_shorter_clip(tmp_path, runner
     clip.write_bytes(bytes(data))
     assert len(read_clip(clip)["frames"]) < 60  # the demuxer skips the damaged part without an error
     write_mask(tmp_path / "m.png", SIZE, BOX)
-    with pytest.raises(UserError, match=r"in.mkv: only \d\.\d\d s of its 2.40 s decode"):
+    with pytest.raises(UserError, match=r"in.mkv: its video data ends at \d\.\d\d s but the stream says 2.40 s"):
         run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mkv")
     assert not (tmp_path / "out.mkv").exists()
 
@@ -359,3 +359,24 @@ def test_colour_description_is_kept(tmp_path, runner):
         planes.append(np.frombuffer(f.planes[0], np.uint8).astype(int))
         c.close()
     assert np.abs(planes[0] - planes[1]).max() <= 2  # luma survives the RGB round trip
+
+
+def test_truncated_download_is_an_error_not_a_shorter_clip(tmp_path, runner):
+    clip = tmp_path / "web.mp4"
+    make_clip(clip, 40, SIZE, faststart=True)  # the index comes first: a cut file still opens
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) * 6 // 10])
+    write_mask(tmp_path / "m.png", SIZE, BOX)
+    with pytest.raises(UserError, match="web.mp4: its video data ends at .* but the stream says 1.60 s"):
+        run_clip(runner, clip, tmp_path / "m.png", tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_video_starting_after_the_audio_keeps_its_times(tmp_path, runner):
+    clip, out = tmp_path / "late.mkv", tmp_path / "out.mp4"
+    make_clip(clip, 10, SIZE, pts=list(range(25, 35)), time_base=Fraction(1, 25), audio="aac")  # video from 1.0 s
+    write_mask(tmp_path / "m.png", SIZE, BOX)
+    run_clip(runner, clip, tmp_path / "m.png", out)
+    src, dst = read_clip(clip), read_clip(out)
+    assert dst["seconds"] == pytest.approx(src["seconds"], abs=1e-6) and dst["seconds"][0] == pytest.approx(1.0)
+    assert dst["audio_packets"] == src["audio_packets"]
