@@ -43,6 +43,7 @@ def test_frames_times_size_and_duration_are_kept(tmp_path, runner, suffix, codec
     result = run_clip(runner, clip, tmp_path / "m.png", out, batch=4, frame_hook=hook)
     src, dst = read_clip(clip), read_clip(out)
     assert result.frames == len(dst["frames"]) == len(src["frames"]) == 12 and result.inferred == 12
+    assert [c[0] for c in runner.calls] == [4, 4, 4]  # --batch 4: three network calls
     assert dst["size"] == SIZE and dst["seconds"] == pytest.approx(src["seconds"], abs=1e-6)
     if src["duration"] is not None:
         assert dst["duration"] == pytest.approx(src["duration"], abs=1e-3)
