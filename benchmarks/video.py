@@ -145,8 +145,7 @@ def memory(workdir: Path, counts: list[int], size: int) -> list[dict]:
 
 
 def flicker(workdir: Path, frames: int, size: int) -> list[dict]:
-    from inpaint.runtime.video.flicker import WarpingError
-    from inpaint.runtime.video.pipeline import run_clip
+    from inpaint.runtime.video.flicker import measure_flicker
 
     rows = []
     with load_runner() as runner:
@@ -159,15 +158,7 @@ def flicker(workdir: Path, frames: int, size: int) -> list[dict]:
             masks.mkdir(exist_ok=True)
             for i, h in enumerate(holes):
                 write_mask(masks / f"{i:05d}.png", h)
-            row = {"clip": name, "frames": frames, "size": size}
-            for temporal in (False, True):
-                metric = WarpingError()
-                result = run_clip(runner, clip, masks, workdir / "flicker-out.mp4", temporal=temporal,
-                                  frame_hook=lambda i, rgb, out, hole: metric.add(rgb, out, hole))
-                row["temporal" if temporal else "frame_by_frame"] = metric.median
-                if temporal:
-                    row["decisions"] = result.temporal
-            row["ratio"] = row["temporal"] / row["frame_by_frame"] if row["frame_by_frame"] else float("nan")
+            row = {"clip": name, "size": size, **measure_flicker(runner, clip, masks)}
             rows.append(row)
     return rows
 

@@ -106,3 +106,16 @@ def test_clip_without_torch(tmp_path, model_files):
                      "--model", str(model_files["onnx"]), "--temporal")
     assert proc.returncode == 0, proc.stderr
     assert len(read_clip(tmp_path / "out.mp4")["frames"]) == 4
+
+
+def test_eval_video_reports_the_flicker_figure(tmp_path, model_files, capsys):
+    import json
+
+    make_clip(tmp_path / "clip.mp4", 6, SIZE)
+    _mask(tmp_path / "mask.png")
+    code = main(["eval", str(model_files["onnx"]), "--video", str(tmp_path / "clip.mp4"), "--masks", str(tmp_path / "mask.png"),
+                 "--json", str(tmp_path / "f.json")])
+    assert code == 0 and "clip.mp4: 6 frames" in capsys.readouterr().out
+    row = json.loads((tmp_path / "f.json").read_text())
+    assert row["frames"] == 6 and row["frame_by_frame"] >= 0 and row["temporal"] >= 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "f.json", "mask.png"]

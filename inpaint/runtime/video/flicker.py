@@ -15,7 +15,7 @@ import numpy as np
 
 from inpaint.runtime.video.temporal import dis_flow, grey, warp
 
-__all__ = ["WarpingError", "warping_error"]
+__all__ = ["WarpingError", "warping_error", "measure_flicker"]
 
 
 class WarpingError:
@@ -44,3 +44,30 @@ def warping_error(frames: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -
     for rgb, output, hole in frames:
         w.add(rgb, output, hole)
     return w.median
+
+
+def measure_flicker(runner, clip, mask, *, batch: int = 1, hold_last: bool = False,
+                    infer_options: dict | None = None) -> dict:
+    """The figure for one clip, frame by frame and with ``--temporal``: runs :func:`run_clip` twice (the
+    outputs go to a temporary folder and are deleted) and measures the frames handed to the encoder.
+
+    Returns {"frame_by_frame": float, "temporal": float, "ratio": temporal / frame_by_frame (nan when 0),
+    "frames": int, "decisions": what --temporal did}.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from inpaint.runtime.video.pipeline import run_clip
+
+    row: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for temporal in (False, True):
+            metric = WarpingError()
+            result = run_clip(runner, clip, mask, Path(tmp) / ("out" + Path(clip).suffix), batch=batch,
+                              temporal=temporal, hold_last=hold_last, infer_options=infer_options,
+                              frame_hook=lambda i, rgb, out, hole: metric.add(rgb, out, hole))
+            row["temporal" if temporal else "frame_by_frame"] = metric.median
+        row["frames"], row["decisions"] = result.frames, result.temporal
+    fbf = row["frame_by_frame"]
+    row["ratio"] = row["temporal"] / fbf if fbf else float("nan")
+    return row
