@@ -1,4 +1,5 @@
-"""``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F] [--strategy S]``."""
+"""``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F] [--strategy S]``;
+``inpaint eval [MODEL] --video CLIP --masks MASK``: the flicker figure of a clip, with and without --temporal."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from inpaint.errors import UserError
 
 def eval_command(
     model: Optional[Path] = typer.Argument(None, help="An .onnx or .safetensors model (default: the bundled model)."),
-    images: Path = typer.Option(..., help="Folder of photos (ground truth)."),
-    masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole)."),
+    images: Optional[Path] = typer.Option(None, help="Folder of photos (ground truth)."),
+    masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole); with --video: the clip's mask (image, per-frame folder or mask video)."),
+    video: Optional[Path] = typer.Option(None, "--video", help="A clip: report its flicker (warping error in the hole) frame by frame and with --temporal instead."),
     generate_masks: bool = typer.Option(False, "--generate-masks", help="First write free-form masks, one per hole-ratio bin and photo, into --masks."),
     engine: str = typer.Option("auto", help="auto, onnx or torch."),
     baselines: str = typer.Option("telea,ns,pushpull", help="Comma-separated classical baselines: telea, ns (OpenCV), pushpull (the fill MADF --prefill pushpull starts from); empty for none."),
@@ -22,7 +24,12 @@ def eval_command(
     seed: int = typer.Option(0, help="Seed of --generate-masks."),
     strategy: str = typer.Option("auto", "--strategy", help="How the model meets photos larger than its working size: auto | crop | resize | full (as 'inpaint run')."),
 ) -> None:
-    """PSNR / SSIM of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin."""
+    """PSNR / SSIM of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin
+    (or, with --video, the flicker of a clip with and without --temporal)."""
+    if video is not None:
+        return _video_flicker(model, video, masks, engine, json_path)
+    if images is None:
+        raise UserError("give --images DIR (photos) or --video CLIP")
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -53,3 +60,25 @@ def eval_command(
         json_path.write_text(report.to_json())
     if sheet is not None:
         typer.echo(f"contact sheet: {sheet}")
+
+
+def _video_flicker(model: Optional[Path], video: Path, mask: Path, engine: str, json_path: Optional[Path]) -> None:
+    """Warping error inside the hole (:mod:`inpaint.runtime.video.flicker`), frame by frame and with --temporal."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from inpaint.runtime.backends import load_runner
+    from inpaint.runtime.model_files import resolve_model
+    from inpaint.runtime.video.flicker import measure_flicker
+
+    with load_runner(resolve_model(model, engine), engine, "auto") as runner:
+        row = measure_flicker(runner, video, mask)
+    table = Table(title=f"{video.name}: {row['frames']} frames, warping error in the hole (grey levels, median over t)")
+    for column in ("frame by frame", "--temporal", "ratio"):
+        table.add_column(column, justify="right")
+    table.add_row(f"{row['frame_by_frame']:.2f}", f"{row['temporal']:.2f}", f"{row['ratio']:.2f}")
+    Console().print(table)
+    if json_path:
+        json_path.write_text(json.dumps(row, indent=2))

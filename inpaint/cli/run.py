@@ -1,7 +1,9 @@
-"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]
-[--strategy auto|crop|resize|full] [--dilate PX] [--cuda-graph]``.
+"""``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``
+``[--strategy auto|crop|resize|full] [--dilate PX] [--cuda-graph] [--shard K/N] [--codec C] [--crf Q] [--preset P]``
+``[--temporal] [--mask-hold-last]``.
 
-Imports nothing heavy at import time: ``inpaint run --help`` works without torch or onnxruntime.
+IMAGE may be a photo, a clip (mp4, mov, mkv, avi, webm) or a folder mixing both. Imports nothing heavy
+at import time: ``inpaint run --help`` works without torch, onnxruntime or av.
 """
 
 from __future__ import annotations
@@ -25,26 +27,34 @@ ENGINE_HELP = (
 
 
 def run(
-    image: Path = typer.Argument(..., help="An image file or a folder of images (png, jpg, webp, bmp, tiff; 8/16-bit; grey, RGB, RGBA)."),
-    mask: Path = typer.Argument(..., help="A mask file (used for every image) or a folder of masks matched by file stem; white / non-zero = remove."),
+    image: Path = typer.Argument(..., help="An image or clip file, or a folder of them (png, jpg, webp, bmp, tiff; mp4, mov, mkv, avi, webm)."),
+    mask: Path = typer.Argument(..., help="A mask file (used for every image / frame), a mask video, or a folder: masks matched by file stem, or a clip's per-frame masks numbered by frame (00000.png ...); white / non-zero = remove."),
     output: str = typer.Option(..., "-o", "--output", help="Output file, or folder (existing, ending in '/', or without an extension)."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx from 'inpaint export' or a .safetensors checkpoint (default: the bundled model)."),
     engine: str = typer.Option("auto", "--engine", "-e", help=ENGINE_HELP),
-    batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images run together, up to this many."),
+    batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images (or frames of a clip) run together, up to this many."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda."),
-    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images whose output exists (resume a stopped run)."),
+    skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave out images and clips whose output exists (resume a stopped run)."),
     strategy: str = typer.Option("auto", "--strategy", help=STRATEGY_HELP),
-    dilate: int = typer.Option(0, "--dilate", help="Grow the mask by PX pixels first, so that object edges and halos go too (default 0 for photos).", metavar="PX"),
+    dilate: int = typer.Option(0, "--dilate", help="Grow the mask by PX pixels first, so that object edges and halos go too (default 0 for photos and clips).", metavar="PX"),
     cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT: capture each input shape once as a CUDA graph and replay it (fixed-size batches)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: only the K-th (1..N) of N equal shares of a folder's sorted inputs (one per job of a cluster array)."),
+    codec: Optional[str] = typer.Option(None, "--codec", help="Clips: video encoder (default by suffix: H.264 (libx264) for mp4/mov/mkv/avi, VP9 for webm; also libx265, libsvtav1, ffv1, ...)."),
+    crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (default 18; lower = better, larger)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (default medium; ultrafast ... veryslow)."),
+    temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
+    mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
 ) -> int:
-    """Remove the masked regions of one image or a folder of images.
+    """Remove the masked regions of photos and clips.
 
-    A missing or broken file is reported and skipped; the exit code is 1 when any image failed.
-    Outputs are written atomically: an existing file is never left half-written.
+    A missing or broken file is reported and skipped; the exit code is 1 when any input failed (2 when
+    the only input cannot start, e.g. a mask folder shorter than the clip). Outputs are written to a
+    hidden temporary name and renamed when complete: an existing file is never left half-written.
     """
     from inpaint.runtime.backends import load_runner
-    from inpaint.runtime.jobs import plan_jobs
+    from inpaint.runtime.jobs import parse_shard, plan_jobs
     from inpaint.runtime.model_files import resolve_model
+    from inpaint.runtime.pipeline import Report
     from inpaint.runtime.sources import ImageFiles
     from inpaint.runtime.strategies import check_strategy
 
@@ -53,26 +63,76 @@ def run(
     check_strategy(strategy)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
+    if crf is not None and crf < 0:
+        raise UserError(f"--crf {crf}: must be 0 or more")
     # cheap checks first: the inputs, then the model
-    jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing)
-    source = ImageFiles(jobs, missing)
+    jobs, missing = plan_jobs(image, mask, output, skip_existing=skip_existing, shard=parse_shard(shard))
+    photos = [j for j in jobs if not j.is_clip]
+    clips = [j for j in jobs if j.is_clip]
+    #: keyword arguments of inpaint_arrays shared by photos and frames
+    infer_options: dict = dict(strategy=strategy, dilate=dilate)
+    video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
+                         hold_last=mask_hold_last, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     with runner:
-        report = _run_with_progress(runner, source, batch, strategy=strategy, dilate=dilate)
+        with _progress() as progress:
+            report = Report()
+            if photos or missing:
+                report = _run_photos(runner, ImageFiles(photos, missing), batch, progress, infer_options)
+            for job in clips:
+                _run_clip(runner, job, video_options, progress, report, only=not image.is_dir())
     typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
     for name, reason in report.failed:
         typer.echo(f"failed: {name}: {reason}", err=True)
     return 1 if report.failed else 0
 
 
-def _run_with_progress(runner, source, batch: int, **options):
+def _progress():
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.text import Text
 
-    from inpaint.runtime.pipeline import run_pipeline
+    class Rate(ProgressColumn):
+        """items (images, frames) per second."""
+
+        def render(self, task):
+            unit = task.fields.get("unit", "it")
+            return Text(f"{task.speed:.1f} {unit}/s" if task.speed else "")
 
     console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
-        task = progress.add_task("inpainting", total=len(source))
-        return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task), **options)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console, transient=not console.is_terminal)
+
+
+def _run_photos(runner, source, batch: int, progress, infer_options: dict):
+    from inpaint.runtime.pipeline import run_pipeline
+
+    task = progress.add_task("inpainting", total=len(source), unit="images")
+    return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task), **infer_options)
+
+
+def _run_clip(runner, job, options: dict, progress, report, only: bool) -> None:
+    """One clip; its failure goes into ``report`` (or, when it is the only input, out as the error)."""
+    from inpaint.runtime.pipeline import _reason
+    from inpaint.runtime.video.pipeline import run_clip
+
+    name = str(job.image)
+    if job.mask is None:
+        report.failed.append((name, "no mask"))
+        return
+    task = progress.add_task(job.image.name, total=None, unit="frames")
+    try:
+        result = run_clip(
+            runner, job.image, job.mask, job.output, **options,
+            on_start=lambda total: progress.update(task, total=total),
+            on_frame=lambda: progress.advance(task),
+        )
+    except UserError as exc:
+        if only:
+            raise
+        report.failed.append((name, _reason(name, exc)))
+    except Exception as exc:  # noqa: BLE001  a broken clip fails one input; the folder goes on
+        report.failed.append((name, _reason(name, exc)))
+    else:
+        progress.update(task, total=result.frames, completed=result.frames)
+        report.written.append(name)

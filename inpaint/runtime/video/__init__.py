@@ -1,0 +1,28 @@
+"""Clips in, clips out: ``inpaint run clip.mp4 MASK -o out.mp4`` (PyAV; its wheels bundle FFmpeg).
+
+Modules: ``formats`` (which suffixes are clips, the encoder per suffix), ``timestamps`` (repair into a
+monotonic sequence), ``decoder`` (:class:`ClipReader`), ``masks`` (one image, a per-frame folder, a mask
+video), ``encoder`` (:class:`ClipWriter`: frames, rotation, audio), ``temporal`` (``--temporal``),
+``flicker`` (the warping-error figure), ``pipeline`` (:func:`run_clip`: decode, infer and encode threads).
+PyAV is imported when a clip is opened, not when this package is.
+"""
+
+from __future__ import annotations
+
+from inpaint._lazy import lazy_attributes
+
+__all__ = ["run_clip", "ClipResult", "ClipReader", "ClipWriter", "TemporalSteadier", "warping_error", "is_clip",
+           "VIDEO_EXTENSIONS"]
+
+_WHERE = {
+    "run_clip": "inpaint.runtime.video.pipeline",
+    "ClipResult": "inpaint.runtime.video.pipeline",
+    "ClipReader": "inpaint.runtime.video.decoder",
+    "ClipWriter": "inpaint.runtime.video.encoder",
+    "TemporalSteadier": "inpaint.runtime.video.temporal",
+    "warping_error": "inpaint.runtime.video.flicker",
+    "is_clip": "inpaint.runtime.video.formats",
+    "VIDEO_EXTENSIONS": "inpaint.runtime.video.formats",
+}
+
+__getattr__ = lazy_attributes(__name__, _WHERE)

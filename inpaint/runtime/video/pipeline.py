@@ -1,0 +1,228 @@
+"""One clip through the network: decode -> inference -> (steadying) -> encode, in three threads.
+
+    result = run_clip(runner, "clip.mp4", "mask.png", "out.mp4", batch=4, temporal=True)
+
+    decode thread     ClipReader.frames() + the frame's hole   -> queue (2 x batch frames)
+    this thread       batches of up to ``batch`` frames, ``inpaint_arrays`` on those with a hole
+                                                                -> queue (2 x batch frames)
+    encode thread     TemporalSteadier (``temporal``), ClipWriter.write
+
+The queues are bounded, so memory does not grow with the clip's length: at most ~5 x batch frames plus
+the timestamp repair window (16 frames, kept as decoded YUV) are in flight. PyAV's decoding, encoding
+and swscale and ONNX Runtime release the GIL, so the three stages overlap.
+
+Frames whose hole is empty are not run through the network: the decoded frame goes to the encoder as
+it is. (``inpaint_arrays`` also skips them after the large-photo branch; doing it here as well is
+harmless and keeps those frames out of the batches.)
+
+The output is written to a hidden temporary name beside OUTPUT and renamed onto it only when the whole
+clip is done: a failure or an interruption leaves no half file, and an existing OUTPUT untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inpaint._atomic import atomic_path
+from inpaint.errors import UserError
+from inpaint.runtime.backends.base import Runner
+from inpaint.runtime.pipeline import inpaint_arrays
+from inpaint.runtime.processing import dilate_mask
+from inpaint.runtime.video.decoder import ClipReader, DecodedFrame
+from inpaint.runtime.video.encoder import ClipWriter
+from inpaint.runtime.video.masks import open_masks
+from inpaint.runtime.video.temporal import TemporalSteadier
+
+__all__ = ["ClipResult", "run_clip", "QUEUE_BATCHES"]
+
+_log = logging.getLogger(__name__)
+
+#: each queue between two stages holds this many batches of frames
+QUEUE_BATCHES = 2
+_END = object()
+
+
+@dataclass
+class ClipResult:
+    """frames: written. inferred: of them, run through the network (the others had an empty hole).
+    seconds: wall time of the clip; infer_seconds: of it, inside ``inpaint_arrays``.
+    temporal: what ``--temporal`` did per frame (see :class:`TemporalSteadier`)."""
+
+    output: Path
+    frames: int = 0
+    inferred: int = 0
+    seconds: float = 0.0
+    infer_seconds: float = 0.0
+    temporal: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Work:
+    frame: DecodedFrame
+    hole: np.ndarray
+    result: np.ndarray | None = None
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put, waiting while the queue is full, unless ``stop`` is set (then False)."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(q: queue.Queue, stop: threading.Event):
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                return _END
+
+
+def run_clip(
+    runner: Runner,
+    clip: str | Path,
+    mask: str | Path,
+    output: str | Path,
+    *,
+    batch: int = 1,
+    codec: str | None = None,
+    crf: int | None = None,
+    preset: str | None = None,
+    temporal: bool = False,
+    hold_last: bool = False,
+    infer_options: dict | None = None,
+    on_start: Callable[[int | None], None] | None = None,
+    on_frame: Callable[[], None] | None = None,
+    frame_hook: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> ClipResult:
+    """Inpaint every frame of ``clip`` with an active ``runner`` and write ``output``.
+
+    mask: an image, a folder of per-frame images or a mask video (:mod:`inpaint.runtime.video.masks`).
+    batch: frames per ``runner.infer`` call (>= 1). codec / crf / preset: the encoder
+        (:mod:`inpaint.runtime.video.formats`; None = defaults). temporal: steady the fill
+        (:mod:`inpaint.runtime.video.temporal`). hold_last: keep the last mask when the masks run out.
+    infer_options: keyword arguments passed to ``inpaint_arrays`` (``strategy``, ``dilate``).
+    on_start(frames_estimate): once, before the first frame. on_frame(): after each written frame.
+    frame_hook(index, input_rgb, output_rgb, hole): each frame just before it is encoded (tests, metrics).
+    Raises UserError for a bad clip / mask / codec; then nothing is written.
+    """
+    if batch < 1:
+        raise UserError(f"--batch {batch}: must be 1 or more")
+    started = time.perf_counter()
+    output = Path(output)
+    options = dict(infer_options or {})
+    result = ClipResult(output=output)
+    with ClipReader(clip) as reader:
+        masks = open_masks(Path(mask), reader.info, hold_last=hold_last)
+        try:
+            with atomic_path(output) as tmp:
+                writer = ClipWriter(tmp, reader.info, codec=codec, crf=crf, preset=preset, name=str(output))
+                if on_start is not None:
+                    on_start(reader.info.frames_estimate)
+                _run_threads(runner, reader, masks, writer, batch, temporal, options, on_frame, frame_hook, result)
+        finally:
+            masks.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_frame, frame_hook, result) -> None:
+    size = QUEUE_BATCHES * batch
+    decoded: queue.Queue = queue.Queue(maxsize=size)
+    inferred: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    steadier = TemporalSteadier() if temporal else None
+    grow = int(options.get("dilate") or 0)  # the hole inpaint_arrays changed, for the steadier
+
+    def decode() -> None:
+        try:
+            for frame in reader.frames():
+                if not _put(decoded, _Work(frame, masks.hole(frame.index)), stop):
+                    return
+            _put(decoded, _END, stop)
+        except BaseException as exc:  # noqa: BLE001  handed to the main thread
+            _put(decoded, _Failed(exc), stop)
+
+    def encode() -> None:
+        try:
+            while True:
+                work = _get(inferred, stop)
+                if work is _END or stop.is_set():
+                    break
+                out = work.result
+                if steadier is not None:
+                    changed = dilate_mask(work.hole, grow) if grow and work.hole.any() else work.hole
+                    out = steadier.step(work.frame.rgb, out, changed)
+                if frame_hook is not None:
+                    frame_hook(work.frame.index, work.frame.rgb, out, work.hole)
+                writer.write(out, work.frame.pts, duration=reader.nominal_duration)
+                result.frames += 1
+                if on_frame is not None:
+                    on_frame()
+            if not stop.is_set():
+                writer.close()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=decode, name="inpaint-decode", daemon=True),
+               threading.Thread(target=encode, name="inpaint-encode", daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        done = False
+        while not done and not stop.is_set():
+            chunk: list[_Work] = []
+            while len(chunk) < batch:
+                item = _get(decoded, stop)
+                if isinstance(item, _Failed):
+                    raise item.exc
+                if item is _END:
+                    done = True
+                    break
+                chunk.append(item)
+            todo = [w for w in chunk if w.hole.any()]
+            if todo:
+                t0 = time.perf_counter()
+                outs = inpaint_arrays(runner, [w.frame.rgb for w in todo], [w.hole for w in todo], **options)
+                result.infer_seconds += time.perf_counter() - t0
+                result.inferred += len(todo)
+                for w, out in zip(todo, outs):
+                    w.result = out
+            for w in chunk:
+                if w.result is None:
+                    w.result = w.frame.rgb  # empty hole: the decoded frame as it is
+                if not _put(inferred, w, stop):
+                    break
+        _put(inferred, _END, stop)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for t in threads:
+            t.join(timeout=None if not stop.is_set() else 30)
+        if steadier is not None:
+            result.temporal = dict(steadier.decisions)
+        if stop.is_set() or errors:
+            writer.abort()
+    if errors:
+        raise errors[0]
