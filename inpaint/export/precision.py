@@ -1,0 +1,400 @@
+"""Reduced-precision ONNX graphs: float16 / bfloat16 with float32 islands, for strongly typed TensorRT.
+
+TensorRT 11 has no FP16/BF16 builder flags: a network runs in the types its ONNX graph declares
+(../shared/TENSORRT.md). :func:`reduce_precision` rewrites a float32 graph written by
+:func:`inpaint.export.onnx.export_onnx` so that the network body computes in ``fp16`` or ``bf16`` while
+these parts stay float32 (the *float32 islands*):
+
+- normalisation and its statistics: ``LayerNormalization`` / ``GroupNormalization`` /
+  ``InstanceNormalization`` (whole node) and the ``ReduceMean``-family reductions; an inference-mode
+  ``BatchNormalization`` computes no statistics and takes its input in the reduced type, its
+  scale / bias / mean / variance stay float32 (ONNX allows that from opset 15: types ``T1``, ``T2``);
+- ``Softmax`` / ``LogSoftmax``;
+- the DFT: ``DFT`` / ``STFT`` nodes, and every MatMul / Gemm / Einsum with a DFT-matrix operand (a
+  ``Cos`` / ``Sin`` matrix computed from shapes only, as :mod:`inpaint.ops.fft.dft` builds them);
+- the *front*: everything computed from the graph inputs ``image`` / ``mask`` before the first layer with
+  weights: the mask arithmetic (thresholds, ``1 - mask``, the MPE distance grid, the MAE's patch masks and
+  key bias, the 256 x 256 resize matrices) and MADF's push-pull prefill;
+- the *tail*: everything after the last layer with weights (de-normalisation, residual add of the
+  prefill, clamp, the composite ``where(hole, out, image)``), so known pixels stay bit-exact in float32.
+
+Everything else (convolutions, matmuls with weights, attention, activations, the custom ``inpaint`` nodes,
+which TensorRT plugins take in FP16) runs in the reduced type. Graph inputs and the output keep the
+float32 contract of :mod:`inpaint.export.contract`; casts sit inside. A node whose ONNX schema has no form
+in the reduced type at the graph's opset (``Einsum`` for bfloat16) stays float32. Float32 weights are
+converted once (float16: clipped to +-65504; bfloat16: round to nearest even via ml_dtypes).
+
+How a node is classified, walking the graph in order (the rules look at op types and data flow only, never
+at node names, so they hold for any graph the exporter writes):
+  1. island op types, DFT-matrix products and tail nodes: float32;
+  2. MatMul / Gemm / Einsum / Conv / ConvTranspose and custom-domain nodes: reduced when an operand is a
+     weight (an initializer or constant) or already reduced, float32 when all operands are computed
+     float32 values (the front's resize matrices);
+  3. any other node: reduced when one of its data inputs is reduced, else float32.
+The inserted casts are shared per tensor, constants are converted instead of cast, and chains of two
+casts are folded where the result is the same (``bool -> float32 -> float16`` becomes ``bool -> float16``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import numpy as np
+
+from inpaint._lazy import require
+
+log = logging.getLogger("inpaint.export")
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+#: Conv, ConvTranspose, MaxPool and AveragePool accept bfloat16 from ONNX opset 22 (onnx/docs/Changelog.md)
+BF16_MIN_OPSET = 22
+#: the largest finite float16
+FP16_MAX = 65504.0
+
+#: op types that always run in float32: normalisation (statistics), softmax, DFT, statistic reductions
+ISLAND_OPS = frozenset({
+    "LayerNormalization", "GroupNormalization", "InstanceNormalization", "RMSNormalization", "MeanVarianceNormalization",
+    "LpNormalization", "ReduceMean", "ReduceSumSquare", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+    "Softmax", "LogSoftmax", "DFT", "STFT",
+})
+#: layers that carry weights (and their weight-free forms: attention products, the front's resize matrices)
+COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum"})
+#: products that are a DFT when one operand is a trigonometric matrix
+PRODUCT_OPS = frozenset({"MatMul", "Gemm", "Einsum"})
+#: nodes whose outputs carry no data of their inputs (only sizes)
+SHAPE_OPS = frozenset({"Shape", "Size"})
+#: two casts a -> b -> c equal one cast a -> c when b holds every value of a exactly
+_EXACT_IN_FLOAT32 = {"BOOL", "INT8", "UINT8", "INT16", "UINT16", "FLOAT16", "BFLOAT16", "FLOAT"}
+
+
+def element_type(precision: str) -> int:
+    """ONNX element type of ``precision`` (``fp32`` / ``fp16`` / ``bf16``)."""
+    onnx = require("onnx")
+    return {"fp32": onnx.TensorProto.FLOAT, "fp16": onnx.TensorProto.FLOAT16, "bf16": onnx.TensorProto.BFLOAT16}[precision]
+
+
+def _convert_array(arr: np.ndarray, elem: int, name: str) -> np.ndarray:
+    onnx = require("onnx")
+    if elem == onnx.TensorProto.FLOAT:
+        return arr.astype(np.float32)
+    if elem == onnx.TensorProto.FLOAT16:
+        finite = np.isfinite(arr)
+        if np.any(np.abs(arr[finite]) > FP16_MAX):
+            log.warning("constant %s has values beyond the float16 range; clipped to +-%g", name, FP16_MAX)
+        return np.where(finite, np.clip(arr, -FP16_MAX, FP16_MAX), arr).astype(np.float16)
+    import ml_dtypes
+
+    return arr.astype(ml_dtypes.bfloat16)
+
+
+class _Slots:
+    """The schema view of one node: which inputs / outputs share the type of the node's data (its primary
+    type constraint), which inputs take any type (``Shape``, ``Cast``), the rest keep their own types."""
+
+    def __init__(self, node, schema):
+        n_in, n_out = len(node.input), len(node.output)
+        if schema is None:  # a custom-domain node: every float input and output is data
+            self.data_in, self.data_out, self.free_in, self.allowed = set(range(n_in)), set(range(n_out)), set(), set()
+            return
+        ins = [_formal(schema.inputs, i).type_str for i in range(n_in)]
+        outs = [_formal(schema.outputs, i).type_str for i in range(n_out)]
+        params = {c.type_param_str for c in schema.type_constraints}
+        primary = outs[0] if outs and outs[0] in params else next((t for t in ins if t in params), None)
+        self.data_in = {i for i, t in enumerate(ins) if t == primary}
+        self.data_out = {i for i, t in enumerate(outs) if t == primary}
+        once = {t for t in params if ins.count(t) == 1 and t not in outs}
+        self.free_in = {i for i, t in enumerate(ins) if t in once and t != primary}
+        self.allowed = {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}.get(primary, set())
+
+
+def _formal(params, i):
+    """The formal parameter of actual position ``i`` (the last one repeats when variadic)."""
+    return params[min(i, len(params) - 1)]
+
+
+class _Pass:
+    def __init__(self, model, precision: str):
+        onnx = require("onnx")
+        self.onnx, self.model = onnx, model
+        self.low = element_type(precision)
+        self.low_str = f"tensor({ {onnx.TensorProto.FLOAT16: 'float16', onnx.TensorProto.BFLOAT16: 'bfloat16'}[self.low] })"
+        g = model.graph
+        self.opset = {o.domain or "": o.version for o in model.opset_import}
+        self.types: dict[str, int] = {}
+        for vi in (*g.input, *g.output, *g.value_info):
+            self.types[vi.name] = vi.type.tensor_type.elem_type
+        self.static: dict[str, np.ndarray] = {}
+        for init in g.initializer:
+            self.types[init.name] = init.data_type
+            self.static[init.name] = onnx.numpy_helper.to_array(init)
+        for node in g.node:
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                value = next(a for a in node.attribute if a.name == "value")
+                self.static[node.output[0]] = onnx.numpy_helper.to_array(value.t)
+                self.types[node.output[0]] = value.t.data_type
+        self.graph_inputs = {i.name for i in g.input}
+        self.graph_outputs = {o.name for o in g.output}
+        self.consumers: dict[str, list[int]] = defaultdict(list)
+        for k, node in enumerate(g.node):
+            if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
+                raise ValueError(f"node {node.name or node.op_type} holds a subgraph; the precision pass handles flat graphs only")
+            for t in node.input:
+                self.consumers[t].append(k)
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def is_f32(self, name: str) -> bool:
+        return bool(name) and self.types.get(name) == self.onnx.TensorProto.FLOAT
+
+    def schema(self, node):
+        if node.domain not in ("", "ai.onnx"):
+            return None
+        return self.onnx.defs.get_schema(node.op_type, self.opset.get("", 1), "")
+
+    def tail(self) -> set[int]:
+        """Nodes after the last layer with weights: every consumer of every output is a tail node or the graph."""
+        nodes, tail = self.model.graph.node, set()
+        for k in range(len(nodes) - 1, -1, -1):
+            node = nodes[k]
+            if node.op_type in COMPUTE_OPS or self.schema(node) is None or node.output[0] in self.static:
+                continue
+            outs = [o for o in node.output if o]
+            reaches = any(o in self.graph_outputs or self.consumers[o] for o in outs)
+            if reaches and all(c in tail for o in outs for c in self.consumers[o]):
+                tail.add(k)
+        return tail
+
+    # --- the pass --------------------------------------------------------------------------------------
+    def run(self):
+        onnx, g = self.onnx, self.model.graph
+        FLOAT = onnx.TensorProto.FLOAT
+        tail = self.tail()
+        low: set[str] = set()  # float32 tensors of the input graph that become reduced
+        data_dep = set(self.graph_inputs)  # depends on the values (not only the sizes) of the graph inputs
+        trig: set[str] = set()  # shape-only trigonometric matrices (DFT matrices)
+        new_nodes, self.casts, self.new_inits = [], {}, []
+
+        def current(name: str) -> int:
+            return self.low if name in low else self.types.get(name, 0)
+
+        def as_type(name: str, elem: int) -> str:
+            if current(name) == elem:
+                return name
+            key = (name, elem)
+            if key not in self.casts:
+                out = f"{name}__{onnx.TensorProto.DataType.Name(elem).lower()}"
+                if name in self.static:
+                    arr = _convert_array(self.static[name], elem, name)
+                    self.new_inits.append(onnx.numpy_helper.from_array(arr, out))
+                    self.static[out] = arr
+                else:
+                    new_nodes.append(onnx.helper.make_node("Cast", [name], [out], to=elem, name=f"{out}__cast"))
+                self.types[out] = elem
+                self.casts[key] = out
+            return self.casts[key]
+
+        for k, node in enumerate(g.node):
+            node = onnx.NodeProto.FromString(node.SerializeToString())
+            ins = list(node.input)
+            if node.op_type not in SHAPE_OPS and any(t in data_dep for t in ins):
+                data_dep.update(o for o in node.output if o)
+            if not any(t in data_dep for t in ins) and (node.op_type in ("Cos", "Sin") or (any(t in trig for t in ins) and node.op_type not in PRODUCT_OPS)):
+                trig.update(o for o in node.output if o)
+            if node.op_type == "Constant" or node.output[0] in self.static:
+                new_nodes.append(node)
+                continue
+            if node.op_type == "Cast":
+                to = next(a for a in node.attribute if a.name == "to")
+                if self.is_f32(ins[0]) and to.i == FLOAT and ins[0] in low:  # float32 -> float32: follows its input
+                    to.i = self.low
+                    low.add(node.output[0])
+                new_nodes.append(node)
+                continue
+            slots = _Slots(node, self.schema(node))
+            f_in = [ins[i] for i in sorted(slots.data_in) if i < len(ins) and self.is_f32(ins[i])]
+            f_out = [node.output[i] for i in sorted(slots.data_out) if self.is_f32(node.output[i])]
+            live = [t for t in f_in if t not in self.static]
+            if not f_in and not f_out:
+                reduced = False
+            elif node.op_type in ISLAND_OPS or k in tail:
+                reduced = False
+            elif node.op_type in PRODUCT_OPS and any(t in trig for t in f_in):
+                reduced = False  # a DFT-matrix product
+            elif slots.allowed and self.low_str not in slots.allowed:
+                reduced = False  # no reduced form in this opset (Einsum for bfloat16)
+            elif node.op_type in COMPUTE_OPS or self.schema(node) is None:  # a weight or a reduced operand
+                reduced = any(t in low for t in live) or len(live) < len(f_in)
+            else:
+                reduced = any(t in low for t in live)
+            for i, t in enumerate(ins):
+                if not self.is_f32(t) or i in slots.free_in:
+                    continue
+                node.input[i] = as_type(t, self.low if reduced and i in slots.data_in else FLOAT)
+            if reduced:
+                low.update(f_out)
+            new_nodes.append(node)
+        self.low_tensors = low
+        return self.finish(new_nodes, low)
+
+    def finish(self, nodes, low: set[str]):
+        onnx, g = self.onnx, self.model.graph
+        FLOAT = onnx.TensorProto.FLOAT
+        out_map = {}
+        for o in g.output:  # the graph's outputs keep float32: cast inside
+            if o.name in low:
+                out_map[o.name] = f"{o.name}__{onnx.TensorProto.DataType.Name(self.low).lower()}"
+        for node in nodes:
+            node.input[:] = [out_map.get(t, t) for t in node.input]
+            node.output[:] = [out_map.get(t, t) for t in node.output]
+        for name, inner in out_map.items():
+            nodes.append(onnx.helper.make_node("Cast", [inner], [name], to=FLOAT, name=f"{name}__cast"))
+            low.discard(name)
+            low.add(inner)
+            self.types[inner] = self.low
+        nodes = _fold_casts(nodes, self.types, self.graph_outputs, onnx)
+        inits = [i for i in g.initializer] + self.new_inits
+        nodes, inits = _drop_unused(nodes, inits, self.graph_outputs)
+        shapes = {vi.name: vi for vi in g.value_info}
+        value_info = []
+        for node in nodes:
+            for o in node.output:
+                if not o or o in self.graph_outputs:
+                    continue
+                src = shapes.get(o) or shapes.get(node.input[0] if node.op_type == "Cast" else "")
+                vi = onnx.ValueInfoProto()
+                if src is not None:
+                    vi.CopyFrom(src)
+                vi.name = o
+                elem = self.low if o in low else self.types.get(o, 0)
+                if elem:
+                    vi.type.tensor_type.elem_type = elem
+                    value_info.append(vi)
+        out = onnx.ModelProto()
+        out.CopyFrom(self.model)
+        del out.graph.node[:], out.graph.initializer[:], out.graph.value_info[:]
+        out.graph.node.extend(nodes)
+        out.graph.initializer.extend(inits)
+        out.graph.value_info.extend(value_info)
+        return out
+
+
+def _fold_casts(nodes, types, graph_outputs, onnx):
+    """Cast(a -> b) then Cast(b -> c) becomes Cast(a -> c) where that is the same (see _EXACT_IN_FLOAT32), and
+    a Cast back to the type it started from disappears."""
+    name = onnx.TensorProto.DataType.Name
+    producer = {o: n for n in nodes for o in n.output}
+    rename = {}
+    for node in nodes:
+        node.input[:] = [rename.get(t, t) for t in node.input]
+        if node.op_type != "Cast":
+            continue
+        first = producer.get(node.input[0])
+        if first is None or first.op_type != "Cast":
+            continue
+        a, b = types.get(first.input[0], 0), next(x.i for x in first.attribute if x.name == "to")
+        c = next(x for x in node.attribute if x.name == "to")
+        exact = name(b) in ("FLOAT", "DOUBLE") and (
+            name(a) in _EXACT_IN_FLOAT32 or (name(a) in ("INT32", "INT64") and name(c.i) == "FLOAT16")  # ints beyond 2**24 are inf in float16 either way
+        )
+        if not exact:
+            continue
+        if c.i == a and node.output[0] not in graph_outputs:
+            rename[node.output[0]] = first.input[0]
+        else:
+            node.input[0] = first.input[0]
+    return nodes
+
+
+def _drop_unused(nodes, inits, graph_outputs):
+    """Remove nodes and initializers nothing reads (walking back from the graph outputs)."""
+    needed = set(graph_outputs)
+    kept = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(t for t in node.input if t)
+    return kept[::-1], [i for i in inits if i.name in needed]
+
+
+def reduce_precision(model, precision: str):
+    """The ``precision`` form of a float32 ONNX model (an ``onnx.ModelProto``; a new one is returned).
+
+    Args:
+        model: a float32 graph (the graph contract of :mod:`inpaint.export.contract`); local functions are
+            inlined first; control-flow subgraphs are not supported.
+        precision: ``fp32`` (returned unchanged), ``fp16`` or ``bf16`` (needs opset >= :data:`BF16_MIN_OPSET`).
+    Returns:
+        the rewritten model; inputs and outputs keep their float32 types.
+    Raises:
+        ValueError: unknown precision, bf16 below opset 22, or a graph with subgraphs.
+    """
+    onnx = require("onnx")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return model
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if precision == "bf16" and opset < BF16_MIN_OPSET:
+        raise ValueError(f"bf16 needs opset {BF16_MIN_OPSET} or newer (Conv has no bfloat16 form before), the graph has {opset}")
+    if model.functions:
+        model = onnx.inliner.inline_local_functions(model)
+    model = onnx.shape_inference.infer_shapes(model)
+    return _Pass(model, precision).run()
+
+
+def graph_precision(model) -> str:
+    """``fp16`` / ``bf16`` when the graph computes in that type (any tensor or initializer of it), else ``fp32``."""
+    onnx = require("onnx")
+    found = {vi.type.tensor_type.elem_type for vi in model.graph.value_info} | {i.data_type for i in model.graph.initializer}
+    found |= {a.i for n in model.graph.node if n.op_type == "Cast" for a in n.attribute if a.name == "to"}
+    if onnx.TensorProto.BFLOAT16 in found:
+        return "bf16"
+    return "fp16" if onnx.TensorProto.FLOAT16 in found else "fp32"
+
+
+def emulate_in_float32(model):
+    """A float32 twin of a reduced-precision graph that rounds like it: every float16 / bfloat16 tensor is
+    computed in float32 and rounded to its type (Cast there and back) right after the node that makes it;
+    reduced weights become float32 holding the same values.
+
+    For checks where ONNX Runtime's CPU cannot run the reduced graph itself (no bfloat16 kernels; no float16
+    in onnxruntime-extensions' Python ops). It shows what the reduced storage of every intermediate costs;
+    arithmetic inside one node is float32, as TensorRT's FP16/BF16 kernels accumulate (not checked here).
+    """
+    onnx = require("onnx")
+    FLOAT = onnx.TensorProto.FLOAT
+    reduced = {onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    g = out.graph
+    types = {vi.name: vi.type.tensor_type.elem_type for vi in (*g.input, *g.output, *g.value_info)}
+    for init in g.initializer:
+        if init.data_type in reduced:
+            init.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(init).astype(np.float32), init.name))
+    nodes = []
+    for node in g.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type in reduced:
+                a.t.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(a.t).astype(np.float32), a.t.name))
+        rounding = []
+        for i, o in enumerate(node.output):
+            elem = types.get(o)
+            if node.op_type == "Cast":
+                elem = next(a.i for a in node.attribute if a.name == "to")
+            if elem in reduced:
+                node.output[i] = f"{o}__emulated"
+                rounding += [
+                    onnx.helper.make_node("Cast", [f"{o}__emulated"], [f"{o}__rounded"], to=elem),
+                    onnx.helper.make_node("Cast", [f"{o}__rounded"], [o], to=FLOAT),
+                ]
+        if node.op_type == "Cast" and rounding:  # the cast itself becomes the rounding
+            rounding[0].input[0] = node.input[0]
+            nodes += rounding
+            continue
+        nodes += [node, *rounding]
+    del g.node[:]
+    g.node.extend(nodes)
+    for vi in g.value_info:
+        if vi.type.tensor_type.elem_type in reduced:
+            vi.type.tensor_type.elem_type = FLOAT
+    return out
