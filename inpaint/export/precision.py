@@ -7,8 +7,8 @@ these parts stay float32 (the *float32 islands*):
 
 - normalisation and its statistics: ``LayerNormalization`` / ``GroupNormalization`` /
   ``InstanceNormalization`` (whole node) and the ``ReduceMean``-family reductions; an inference-mode
-  ``BatchNormalization`` computes no statistics and takes its input in the reduced type, its
-  scale / bias / mean / variance stay float32 (ONNX allows that from opset 15: types ``T1``, ``T2``);
+  ``BatchNormalization`` computes no statistics: its constant ones are folded in float32 into one scale and
+  bias per channel (:meth:`_Pass.fold_batchnorm`) and the node runs in the reduced type;
 - ``Softmax`` / ``LogSoftmax``;
 - the DFT: ``DFT`` / ``STFT`` nodes, and every MatMul / Gemm / Einsum with a DFT-matrix operand (a
   ``Cos`` / ``Sin`` matrix computed from shapes only, as :mod:`inpaint.ops.fft.dft` builds them);
@@ -62,6 +62,8 @@ ISLAND_OPS = frozenset({
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum"})
 #: products that are a DFT when one operand is a trigonometric matrix
 PRODUCT_OPS = frozenset({"MatMul", "Gemm", "Einsum"})
+#: ops that only move or select values: exact in any type
+LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Gather", "Concat", "Split", "Identity", "Expand", "Tile"})
 #: nodes whose outputs carry no data of their inputs (only sizes)
 SHAPE_OPS = frozenset({"Shape", "Size"})
 #: two casts a -> b -> c equal one cast a -> c when b holds every value of a exactly
@@ -151,12 +153,12 @@ class _Pass:
             return None
         return self.onnx.defs.get_schema(node.op_type, self.opset.get("", 1), "")
 
-    def tail(self) -> set[int]:
+    def tail(self, const: set[str]) -> set[int]:
         """Nodes after the last layer with weights: every consumer of every output is a tail node or the graph."""
         nodes, tail = self.model.graph.node, set()
         for k in range(len(nodes) - 1, -1, -1):
             node = nodes[k]
-            if node.op_type in COMPUTE_OPS or self.schema(node) is None or node.output[0] in self.static:
+            if node.op_type in COMPUTE_OPS or self.schema(node) is None or all(o in const for o in node.output):
                 continue
             outs = [o for o in node.output if o]
             reaches = any(o in self.graph_outputs or self.consumers[o] for o in outs)
@@ -164,21 +166,108 @@ class _Pass:
                 tail.add(k)
         return tail
 
+    def foldable_batchnorm(self, node) -> bool:
+        """Inference BatchNormalization with constant scale, bias, mean and variance (no statistics computed)."""
+        training = any(a.name == "training_mode" and a.i for a in node.attribute)
+        return not training and len(node.output) == 1 and all(t in self.static for t in node.input[1:5])
+
+    def fold_batchnorm(self, node) -> list[str]:
+        """New (scale, bias, mean, variance) initializers in the reduced type for a reduced BatchNormalization:
+        its statistics folded in float32 into ``s = scale / sqrt(var + eps)``, ``b = bias - mean * s`` and the node
+        given mean 0 and variance 1 (the factor ``1 / sqrt(1 + eps)`` that remains is within 1 + eps / 2 of 1).
+
+        Rounding s and b once keeps the statistics' precision (a float16 variance of 1e-6 would lose 6 %), and every
+        input then has the tensor's type: the onnx-tensorrt importer's same-type path (``batchnormWeightHelper``).
+        """
+        onnx = self.onnx
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        scale, bias, mean, var = (self.static[t].astype(np.float64) for t in node.input[1:5])
+        s = scale / np.sqrt(var + eps)
+        folded = {"scale": s, "bias": bias - mean * s, "mean": np.zeros_like(s), "var": np.ones_like(s)}
+        names = []
+        for key, value in folded.items():
+            name = f"{node.output[0]}__bn_{key}"
+            arr = _convert_array(value.astype(np.float32), self.low, name)
+            self.new_inits.append(onnx.numpy_helper.from_array(arr, name))
+            self.static[name], self.types[name] = arr, self.low
+            names.append(name)
+        return names
+
     # --- the pass --------------------------------------------------------------------------------------
     def run(self):
         onnx, g = self.onnx, self.model.graph
-        FLOAT = onnx.TensorProto.FLOAT
-        tail = self.tail()
+        FLOAT, LOW = onnx.TensorProto.FLOAT, self.low
+        nodes = [onnx.NodeProto.FromString(n.SerializeToString()) for n in g.node]
+        const = set(self.static)  # weights: initializers, constants and what is computed from them alone
+        for node in nodes:
+            if node.input and all(not t or t in const for t in node.input):
+                const.update(o for o in node.output if o)
+        tail = self.tail(const)
         low: set[str] = set()  # float32 tensors of the input graph that become reduced
         data_dep = set(self.graph_inputs)  # depends on the values (not only the sizes) of the graph inputs
         trig: set[str] = set()  # shape-only trigonometric matrices (DFT matrices)
-        new_nodes, self.casts, self.new_inits = [], {}, []
+        decision: dict[int, tuple[bool, _Slots | None]] = {}
+        wants: dict[str, set[int]] = defaultdict(set)  # weight tensor -> the types its consumers take it in
 
-        def current(name: str) -> int:
-            return self.low if name in low else self.types.get(name, 0)
+        def want(node, reduced: bool, slots: _Slots) -> None:
+            for i, t in enumerate(node.input):
+                if self.is_f32(t) and t in const and i not in slots.free_in:
+                    wants[t].add(LOW if reduced and i in slots.data_in else FLOAT)
+
+        # 1. forward over the computed nodes (rules 1-3 of the module docstring)
+        for k, node in enumerate(nodes):
+            ins = list(node.input)
+            if node.op_type not in SHAPE_OPS and any(t in data_dep for t in ins):
+                data_dep.update(o for o in node.output if o)
+            if not any(t in data_dep for t in ins) and (node.op_type in ("Cos", "Sin") or (any(t in trig for t in ins) and node.op_type not in PRODUCT_OPS)):
+                trig.update(o for o in node.output if o)
+            if node.op_type == "Constant" or all(o in const for o in node.output if o):
+                continue
+            if node.op_type == "Cast":
+                to = next(a for a in node.attribute if a.name == "to")
+                if self.is_f32(ins[0]) and to.i == FLOAT and ins[0] in low:  # float32 -> float32: follows its input
+                    to.i = LOW
+                    low.add(node.output[0])
+                decision[k] = (False, None)
+                continue
+            slots = _Slots(node, self.schema(node))
+            f_in = [ins[i] for i in sorted(slots.data_in) if i < len(ins) and self.is_f32(ins[i])]
+            f_out = [node.output[i] for i in sorted(slots.data_out) if self.is_f32(node.output[i])]
+            live = [t for t in f_in if t not in const]
+            if not f_in and not f_out:
+                reduced = False
+            elif node.op_type in ISLAND_OPS or k in tail or (node.op_type == "BatchNormalization" and not self.foldable_batchnorm(node)):
+                reduced = False
+            elif node.op_type in PRODUCT_OPS and any(t in trig for t in f_in):
+                reduced = False  # a DFT-matrix product
+            elif slots.allowed and self.low_str not in slots.allowed:
+                reduced = False  # no reduced form in this opset (Einsum for bfloat16)
+            elif node.op_type in COMPUTE_OPS or self.schema(node) is None:  # a weight or a reduced operand
+                reduced = any(t in low for t in live) or len(live) < len(f_in)
+            else:
+                reduced = any(t in low for t in live)
+            decision[k] = (reduced, slots)
+            want(node, reduced, slots)
+            if reduced:
+                low.update(f_out)
+        # 2. backward over the weight computations (e.g. the factorised dynamic conv's re-laid-out kernels): layout
+        #    ops run in the reduced type when every consumer takes them so (exact: they only move values)
+        for k in range(len(nodes) - 1, -1, -1):
+            node = nodes[k]
+            if k in decision or node.op_type == "Constant":
+                continue
+            slots = _Slots(node, self.schema(node))
+            f_out = [node.output[i] for i in sorted(slots.data_out) if self.is_f32(node.output[i])]
+            reduced = node.op_type in LAYOUT_OPS and bool(f_out) and all(wants[o] == {LOW} for o in f_out)
+            decision[k] = (reduced, slots)
+            want(node, reduced, slots)
+            if reduced:
+                low.update(f_out)
+        # 3. rewrite: casts (shared per tensor) and converted weights where a node takes another type
+        self.casts, self.new_inits, new_nodes = {}, [], []
 
         def as_type(name: str, elem: int) -> str:
-            if current(name) == elem:
+            if (LOW if name in low else self.types.get(name, 0)) == elem:
                 return name
             key = (name, elem)
             if key not in self.casts:
@@ -193,47 +282,15 @@ class _Pass:
                 self.casts[key] = out
             return self.casts[key]
 
-        for k, node in enumerate(g.node):
-            node = onnx.NodeProto.FromString(node.SerializeToString())
-            ins = list(node.input)
-            if node.op_type not in SHAPE_OPS and any(t in data_dep for t in ins):
-                data_dep.update(o for o in node.output if o)
-            if not any(t in data_dep for t in ins) and (node.op_type in ("Cos", "Sin") or (any(t in trig for t in ins) and node.op_type not in PRODUCT_OPS)):
-                trig.update(o for o in node.output if o)
-            if node.op_type == "Constant" or node.output[0] in self.static:
-                new_nodes.append(node)
-                continue
-            if node.op_type == "Cast":
-                to = next(a for a in node.attribute if a.name == "to")
-                if self.is_f32(ins[0]) and to.i == FLOAT and ins[0] in low:  # float32 -> float32: follows its input
-                    to.i = self.low
-                    low.add(node.output[0])
-                new_nodes.append(node)
-                continue
-            slots = _Slots(node, self.schema(node))
-            f_in = [ins[i] for i in sorted(slots.data_in) if i < len(ins) and self.is_f32(ins[i])]
-            f_out = [node.output[i] for i in sorted(slots.data_out) if self.is_f32(node.output[i])]
-            live = [t for t in f_in if t not in self.static]
-            if not f_in and not f_out:
-                reduced = False
-            elif node.op_type in ISLAND_OPS or k in tail:
-                reduced = False
-            elif node.op_type in PRODUCT_OPS and any(t in trig for t in f_in):
-                reduced = False  # a DFT-matrix product
-            elif slots.allowed and self.low_str not in slots.allowed:
-                reduced = False  # no reduced form in this opset (Einsum for bfloat16)
-            elif node.op_type in COMPUTE_OPS or self.schema(node) is None:  # a weight or a reduced operand
-                reduced = any(t in low for t in live) or len(live) < len(f_in)
-            else:
-                reduced = any(t in low for t in live)
-            for i, t in enumerate(ins):
-                if not self.is_f32(t) or i in slots.free_in:
-                    continue
-                node.input[i] = as_type(t, self.low if reduced and i in slots.data_in else FLOAT)
-            if reduced:
-                low.update(f_out)
+        for k, node in enumerate(nodes):
+            reduced, slots = decision.get(k, (False, None))
+            if reduced and node.op_type == "BatchNormalization":
+                node.input[1:5] = self.fold_batchnorm(node)
+            if slots is not None:
+                for i, t in enumerate(node.input):
+                    if self.is_f32(t) and i not in slots.free_in:
+                        node.input[i] = as_type(t, LOW if reduced and i in slots.data_in else FLOAT)
             new_nodes.append(node)
-        self.low_tensors = low
         return self.finish(new_nodes, low)
 
     def finish(self, nodes, low: set[str]):
