@@ -18,11 +18,12 @@ these parts stay float32 (the *float32 islands*):
 - the *tail*: everything after the last layer with weights (de-normalisation, residual add of the
   prefill, clamp, the composite ``where(hole, out, image)``), so known pixels stay bit-exact in float32.
 
-Everything else (convolutions, matmuls with weights, attention, activations, the custom ``inpaint`` nodes,
-which TensorRT plugins take in FP16) runs in the reduced type. Graph inputs and the output keep the
+Everything else (convolutions, matmuls with weights, attention, activations) runs in the reduced type, and so
+do the custom ``inpaint`` nodes in fp16 graphs (their TensorRT plugins take FP16; in bf16 graphs they stay
+float32, see :data:`CUSTOM_NODE_PRECISIONS`). Graph inputs and the output keep the
 float32 contract of :mod:`inpaint.export.contract`; casts sit inside. A node whose ONNX schema has no form
 in the reduced type at the graph's opset (``Einsum`` for bfloat16) stays float32. Float32 weights are
-converted once (float16: clipped to +-65504; bfloat16: round to nearest even via ml_dtypes).
+converted once (float16: clipped to +-65504; bfloat16: rounded to nearest even).
 
 How a node is classified, walking the graph in order (the rules look at op types and data flow only, never
 at node names, so they hold for any graph the exporter writes):
@@ -49,6 +50,9 @@ log = logging.getLogger("inpaint.export")
 PRECISIONS = ("fp32", "fp16", "bf16")
 #: Conv, ConvTranspose, MaxPool and AveragePool accept bfloat16 from ONNX opset 22 (onnx/docs/Changelog.md)
 BF16_MIN_OPSET = 22
+#: reduced types the custom ``inpaint`` nodes take: their TensorRT plugins declare float32 and float16 combinations
+#: (issue 9, point 1), so in bf16 graphs they stay float32 (casts around them)
+CUSTOM_NODE_PRECISIONS = ("fp16",)
 #: the largest finite float16
 FP16_MAX = 65504.0
 
@@ -76,18 +80,23 @@ def element_type(precision: str) -> int:
     return {"fp32": onnx.TensorProto.FLOAT, "fp16": onnx.TensorProto.FLOAT16, "bf16": onnx.TensorProto.BFLOAT16}[precision]
 
 
-def _convert_array(arr: np.ndarray, elem: int, name: str) -> np.ndarray:
+def _convert(arr: np.ndarray, elem: int, name: str):
+    """A TensorProto ``name`` holding ``arr`` in type ``elem`` (float32, float16 clipped to +-65504, or bfloat16
+    rounded to nearest even: the top 16 bits of the float32, no ml_dtypes needed)."""
     onnx = require("onnx")
+    arr = np.asarray(arr, np.float32)
     if elem == onnx.TensorProto.FLOAT:
-        return arr.astype(np.float32)
+        return onnx.numpy_helper.from_array(arr, name)
     if elem == onnx.TensorProto.FLOAT16:
         finite = np.isfinite(arr)
         if np.any(np.abs(arr[finite]) > FP16_MAX):
             log.warning("constant %s has values beyond the float16 range; clipped to +-%g", name, FP16_MAX)
-        return np.where(finite, np.clip(arr, -FP16_MAX, FP16_MAX), arr).astype(np.float16)
-    import ml_dtypes
-
-    return arr.astype(ml_dtypes.bfloat16)
+        return onnx.numpy_helper.from_array(np.where(finite, np.clip(arr, -FP16_MAX, FP16_MAX), arr).astype(np.float16), name)
+    bits = np.ascontiguousarray(arr).view(np.uint32).astype(np.uint64)
+    top = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    top = np.where(np.isnan(arr), np.uint16(0x7FC0), top)  # NaN stays a (quiet) NaN
+    tensor = onnx.helper.make_tensor(name, onnx.TensorProto.BFLOAT16, arr.shape, top.tobytes(), raw=True)
+    return tensor
 
 
 class _Slots:
@@ -110,6 +119,17 @@ class _Slots:
         self.allowed = {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}.get(primary, set())
 
 
+def _constant_value(attr, onnx) -> tuple[np.ndarray, int] | None:
+    """(value, element type) of a Constant node's attribute; None for sparse and string constants."""
+    if attr.name == "value":
+        return onnx.numpy_helper.to_array(attr.t), attr.t.data_type
+    if attr.name in ("value_float", "value_floats"):
+        return np.array(onnx.helper.get_attribute_value(attr), np.float32), onnx.TensorProto.FLOAT
+    if attr.name in ("value_int", "value_ints"):
+        return np.array(onnx.helper.get_attribute_value(attr), np.int64), onnx.TensorProto.INT64
+    return None
+
+
 def _formal(params, i):
     """The formal parameter of actual position ``i`` (the last one repeats when variadic)."""
     return params[min(i, len(params) - 1)]
@@ -120,7 +140,8 @@ class _Pass:
         onnx = require("onnx")
         self.onnx, self.model = onnx, model
         self.low = element_type(precision)
-        self.low_str = f"tensor({ {onnx.TensorProto.FLOAT16: 'float16', onnx.TensorProto.BFLOAT16: 'bfloat16'}[self.low] })"
+        self.custom_types = {element_type(p) for p in CUSTOM_NODE_PRECISIONS}
+        self.low_str = {onnx.TensorProto.FLOAT16: "tensor(float16)", onnx.TensorProto.BFLOAT16: "tensor(bfloat16)"}[self.low]
         g = model.graph
         self.opset = {o.domain or "": o.version for o in model.opset_import}
         self.types: dict[str, int] = {}
@@ -131,10 +152,10 @@ class _Pass:
             self.types[init.name] = init.data_type
             self.static[init.name] = onnx.numpy_helper.to_array(init)
         for node in g.node:
-            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-                value = next(a for a in node.attribute if a.name == "value")
-                self.static[node.output[0]] = onnx.numpy_helper.to_array(value.t)
-                self.types[node.output[0]] = value.t.data_type
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.attribute:
+                value = _constant_value(node.attribute[0], onnx)
+                if value is not None:
+                    self.static[node.output[0]], self.types[node.output[0]] = value
         self.graph_inputs = {i.name for i in g.input}
         self.graph_outputs = {o.name for o in g.output}
         self.consumers: dict[str, list[int]] = defaultdict(list)
@@ -176,10 +197,9 @@ class _Pass:
         its statistics folded in float32 into ``s = scale / sqrt(var + eps)``, ``b = bias - mean * s`` and the node
         given mean 0 and variance 1 (the factor ``1 / sqrt(1 + eps)`` that remains is within 1 + eps / 2 of 1).
 
-        Rounding s and b once keeps the statistics' precision (a float16 variance of 1e-6 would lose 6 %), and every
+        Rounding s and b once keeps the statistics' precision (a variance of 1e-6 stored in float16, spacing 2**-24 there, could be off by 3 %), and every
         input then has the tensor's type: the onnx-tensorrt importer's same-type path (``batchnormWeightHelper``).
         """
-        onnx = self.onnx
         eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
         scale, bias, mean, var = (self.static[t].astype(np.float64) for t in node.input[1:5])
         s = scale / np.sqrt(var + eps)
@@ -187,9 +207,8 @@ class _Pass:
         names = []
         for key, value in folded.items():
             name = f"{node.output[0]}__bn_{key}"
-            arr = _convert_array(value.astype(np.float32), self.low, name)
-            self.new_inits.append(onnx.numpy_helper.from_array(arr, name))
-            self.static[name], self.types[name] = arr, self.low
+            self.new_inits.append(_convert(value, self.low, name))
+            self.types[name] = self.low
             names.append(name)
         return names
 
@@ -242,6 +261,8 @@ class _Pass:
                 reduced = False  # a DFT-matrix product
             elif slots.allowed and self.low_str not in slots.allowed:
                 reduced = False  # no reduced form in this opset (Einsum for bfloat16)
+            elif self.schema(node) is None and self.low not in self.custom_types:
+                reduced = False  # the plugins take float32 then
             elif node.op_type in COMPUTE_OPS or self.schema(node) is None:  # a weight or a reduced operand
                 reduced = any(t in low for t in live) or len(live) < len(f_in)
             else:
@@ -273,9 +294,7 @@ class _Pass:
             if key not in self.casts:
                 out = f"{name}__{onnx.TensorProto.DataType.Name(elem).lower()}"
                 if name in self.static:
-                    arr = _convert_array(self.static[name], elem, name)
-                    self.new_inits.append(onnx.numpy_helper.from_array(arr, out))
-                    self.static[out] = arr
+                    self.new_inits.append(_convert(self.static[name], elem, out))
                 else:
                     new_nodes.append(onnx.helper.make_node("Cast", [name], [out], to=elem, name=f"{out}__cast"))
                 self.types[out] = elem
