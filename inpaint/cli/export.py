@@ -43,7 +43,7 @@ def export(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: CKPT with the engine's suffix]."),
     engine: Engine = typer.Option(Engine.onnx, help="onnx: an ONNX graph; trt: a TensorRT engine."),
     ops: Ops = typer.Option(Ops.plugin, help="plugin: one custom node per custom operator (domain 'inpaint'); standard: standard ONNX ops only."),
-    opset: Optional[int] = typer.Option(None, help="ONNX opset (18 or newer) [default: 18; 22 for bf16]."),
+    opset: Optional[int] = typer.Option(None, help="ONNX opset, 18 or newer (default: 18; 22 for bf16)."),
     precision: Precision = typer.Option(
         Precision.fp32, help="fp16/bf16: the network computes in that type, with normalisation, softmax, DFT and mask arithmetic in float32 (for TensorRT 11)."
     ),
