@@ -106,3 +106,38 @@ def test_fp32_and_bad_requests():
     old.opset_import[0].version = 18
     with pytest.raises(ValueError, match="opset 22"):
         reduce_precision(old, "bf16")
+
+
+def test_a_dft_node_stays_float32():
+    """A DFT node (the form of torch.fft that ONNX Runtime's CPU can run) is an island like the DFT-matrix products."""
+    rng = np.random.default_rng(3)
+    inits = [
+        nh.from_array(rng.normal(size=(2, 2, 3, 3)).astype(np.float32), "w1"),
+        nh.from_array(rng.normal(size=(2, 4, 1, 1)).astype(np.float32), "w2"),
+        nh.from_array(np.array([1, 2, 8, 8, 1], np.int64), "shape5"),
+        nh.from_array(np.array([1, 4, 8, 8], np.int64), "shape4"),
+        nh.from_array(np.array(-2, np.int64), "axis"),
+    ]
+    nodes = [
+        h.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+        h.make_node("Reshape", ["c", "shape5"], ["c5"]),
+        h.make_node("DFT", ["c5", "", "axis"], ["spec"]),  # (1, 2, 8, 8, 2): real and imaginary parts
+        h.make_node("Transpose", ["spec"], ["spec_t"], perm=[0, 1, 4, 2, 3]),
+        h.make_node("Reshape", ["spec_t", "shape4"], ["spec4"]),
+        h.make_node("Conv", ["spec4", "w2"], ["y"]),
+    ]
+    graph = h.make_graph(nodes, "dft", [h.make_tensor_value_info("x", TP.FLOAT, [1, 2, 8, 8])],
+                         [h.make_tensor_value_info("y", TP.FLOAT, [1, 2, 8, 8])], inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 20)])
+    model.ir_version = 10
+    reduced = reduce_precision(model, "fp16")
+    onnx.checker.check_model(reduced, full_check=True)
+    t = types_of(reduced)
+    dft = next(n for n in reduced.graph.node if n.op_type == "DFT")
+    head = next(n for n in reduced.graph.node if n.op_type == "Conv" and n.input[1].startswith("w2"))
+    assert t[dft.input[0]] == t["spec"] == TP.FLOAT and t["c"] == t[head.input[0]] == TP.FLOAT16
+    assert t["y"] == TP.FLOAT and reduced.graph.node[-1].op_type == "Cast"  # the output keeps float32, cast inside
+    x = {"x": rng.random((1, 2, 8, 8), np.float32)}
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, x)[0]
+    got = ort.InferenceSession(reduced.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, x)[0]
+    assert 0 < np.abs(got - want).max() < 5e-2 * np.abs(want).max()
