@@ -1,4 +1,4 @@
-"""``inpaint export CKPT -o model.onnx [--ops plugin|standard] [--opset N] [--verify]``, and
+"""``inpaint export CKPT -o model.onnx [--ops plugin|standard] [--precision fp32|fp16|bf16] [--opset N] [--verify]``, and
 ``inpaint export CKPT|MODEL.onnx --engine trt [--precision fp32|fp16|bf16] [--shapes MIN,OPT,MAX] [--workspace GiB]
 [--timing-cache PATH] -o model.engine``.
 
@@ -65,9 +65,14 @@ def export(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: CKPT with the engine's suffix]."),
     engine: Engine = typer.Option(Engine.onnx, help="onnx: an ONNX graph; trt: a TensorRT engine."),
     ops: Ops = typer.Option(Ops.plugin, help="plugin: one custom node per custom operator (domain 'inpaint'); standard: standard ONNX ops only."),
-    opset: int = typer.Option(18, help="ONNX opset (18 or newer)."),
-    verify: bool = typer.Option(False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4."),
-    precision: Optional[Precision] = typer.Option(None, "--precision", help="trt: engine precision (default: the graph's own; fp32 from a checkpoint)."),
+    opset: Optional[int] = typer.Option(None, help="ONNX opset, 18 or newer (default: 18; 22 for bf16)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4 (fp16/bf16: below 40 dB PSNR in the holes)."
+    ),
+    precision: Optional[Precision] = typer.Option(
+        None, "--precision", help="onnx: fp16/bf16 graphs compute in that type, with normalisation, softmax, DFT and mask arithmetic in float32 "
+        "(for TensorRT 11; default fp32). trt: engine precision (default: the graph's own; fp32 from a checkpoint)."
+    ),
     shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. 4 x 2048)."),
     workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB (default: TensorRT's)."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="trt: tactic timing cache file, loaded when present and saved after the build."),
@@ -80,9 +85,11 @@ def export(
         raise UserError(f"{', '.join(trt_only)}: only for --engine trt")
     if checkpoint.suffix.lower() == ".onnx":
         raise UserError(f"{checkpoint}: already an ONNX graph; export the .safetensors checkpoint, or build an engine with --engine trt")
-    from inpaint.export.onnx import export_onnx
+    from inpaint.export.onnx import default_opset, export_onnx
     from inpaint.models.checkpoint import file_sha256, load_model
 
+    graph_precision = precision.value if precision else "fp32"
+    opset = default_opset(graph_precision) if opset is None else opset
     suffix = FORMATS[engine][0]
     output = output or checkpoint.with_suffix(suffix)
     if output.resolve() == checkpoint.resolve():
@@ -91,21 +98,22 @@ def export(
     t = time.perf_counter()
     tmp = output.with_name(f".{output.stem}.unverified{suffix}")
     export_onnx(model, tmp, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(checkpoint),
-                **_onnx_kwargs(export_onnx, precision.value if precision else None))
+                **_onnx_kwargs(export_onnx, graph_precision))
     try:
         if verify:
             from inpaint.export.verify import verify_onnx
 
             for case in verify_onnx(model, tmp):
-                typer.echo(f"  verify {case.name:<18} {str(case.shape):<18} max abs err {case.max_abs_err:.2e}")
+                psnr = "" if graph_precision == "fp32" else f"  hole PSNR {case.psnr_db:.1f} dB ({case.mode})"
+                typer.echo(f"  verify {case.name:<18} {str(case.shape):<18} max abs err {case.max_abs_err:.2e}{psnr}")
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
     size = output.stat().st_size / 2**20
-    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, opset {opset}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
+    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, {graph_precision}, opset {opset}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
 
 
-def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: int, precision: Optional[str], shapes: Optional[str],
+def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Optional[int], precision: Optional[str], shapes: Optional[str],
                    workspace: Optional[float], timing_cache: Optional[Path]) -> None:
     """``--engine trt``: TensorRT checked first (one line, exit 2, nothing written), then build into ``output``."""
     from inpaint.runtime.backends.trt import unavailable_reason
@@ -128,9 +136,10 @@ def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: int, p
     with tempfile.TemporaryDirectory(prefix="inpaint-export-") as tmp:
         onnx_path = source
         if source.suffix.lower() != ".onnx":
-            from inpaint.export.onnx import export_onnx
+            from inpaint.export.onnx import default_opset, export_onnx
             from inpaint.models.checkpoint import file_sha256, load_model
 
+            opset = default_opset(precision or "fp32") if opset is None else opset
             onnx_path = Path(tmp) / f"{source.stem}.onnx"
             # an exporter without fp16 graphs: a float32 graph, and build_engine applies the FP16 / BF16 builder
             # flag (TensorRT 10) or names the fix (TensorRT 11, strongly typed)

@@ -23,3 +23,6 @@ KEY_VERSION = "inpaint.version"
 KEY_SHA256 = "inpaint.checkpoint_sha256"
 KEY_OPS = "inpaint.ops"  # "plugin" | "standard"
 KEY_CUSTOM_OPS = "inpaint.custom_ops"  # comma-separated op types of the "inpaint" domain in the graph
+#: "fp32" | "fp16" | "bf16": the type the network body computes in (inpaint.export.precision); the graph's inputs
+#: and output are float32 whatever it says. Absent in files written before it existed: read as "fp32".
+KEY_PRECISION = "inpaint.precision"

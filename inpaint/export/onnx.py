@@ -2,6 +2,8 @@
 
 ``ops="plugin"``: each custom operator is ONE node in the ``inpaint`` domain (the form TensorRT maps to a
 plugin; ONNX Runtime runs it through onnxruntime-extensions). ``ops="standard"``: standard ONNX ops only.
+``precision="fp16"|"bf16"``: the float32 graph rewritten by :mod:`inpaint.export.precision` (reduced-precision
+body, float32 islands and graph contract), for TensorRT 11's strongly typed networks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from inpaint._atomic import atomic_path
 from inpaint._lazy import require
 from inpaint.errors import UserError
 from inpaint.export import contract as C
+from inpaint.export import precision as P
 from inpaint.models.base import InpaintModel
 from inpaint.ops.mode import export_mode
 
@@ -59,17 +62,32 @@ def example_inputs(model: InpaintModel, batch: int = 2, seed: int = 0) -> tuple[
     return torch.rand(batch, 3, h, w, generator=g), (torch.rand(batch, 1, h, w, generator=g) > 0.6).float()
 
 
-def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int = MIN_OPSET, checkpoint_sha256: str = "") -> Path:
+def default_opset(precision: str = "fp32") -> int:
+    """The opset an export uses unless told: :data:`MIN_OPSET`; bf16 needs :data:`~inpaint.export.precision.BF16_MIN_OPSET`."""
+    return P.BF16_MIN_OPSET if precision == "bf16" else MIN_OPSET
+
+
+def export_onnx(
+    model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int | None = None, checkpoint_sha256: str = "",
+    precision: str = "fp32",
+) -> Path:
     """Export ``model`` (put in eval mode) to ``out`` atomically; returns the path.
 
+    ``opset`` None: :data:`MIN_OPSET`, or :data:`~inpaint.export.precision.BF16_MIN_OPSET` for ``bf16``.
+    ``precision``: ``fp32``, ``fp16`` or ``bf16`` (see :mod:`inpaint.export.precision`).
     The file carries ``metadata_props`` (see :mod:`inpaint.export.contract`) and passes ``onnx.checker`` with
     ``full_check``.
     """
     onnx = require("onnx")
     if ops not in OPS_VARIANTS:
         raise UserError(f"--ops {ops}: choose one of {', '.join(OPS_VARIANTS)}")
+    if precision not in P.PRECISIONS:
+        raise UserError(f"--precision {precision}: choose one of {', '.join(P.PRECISIONS)}")
+    opset = default_opset(precision) if opset is None else opset
     if opset < MIN_OPSET:
         raise UserError(f"--opset {opset}: the exporter needs opset {MIN_OPSET} or newer")
+    if precision == "bf16" and opset < P.BF16_MIN_OPSET:
+        raise UserError(f"--opset {opset}: bfloat16 graphs need opset {P.BF16_MIN_OPSET} or newer (Conv has no bfloat16 form before); leave --opset out")
     model = model.eval()
     wrapper = GraphContract(model).eval()
     # the exporter warns that torchvision's ops are unavailable; this package never uses them
@@ -88,7 +106,7 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
             opset_version=opset,
             verbose=False,
         )
-    proto = program.model_proto
+    proto = P.reduce_precision(program.model_proto, precision)
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     custom = sorted({n.op_type for n in proto.graph.node if n.domain == "inpaint"})
     meta = {
@@ -102,6 +120,7 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
         C.KEY_SHA256: checkpoint_sha256,
         C.KEY_OPS: ops,
         C.KEY_CUSTOM_OPS: ",".join(custom),
+        C.KEY_PRECISION: precision,
     }
     del proto.metadata_props[:]
     for k, v in meta.items():
