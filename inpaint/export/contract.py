@@ -23,3 +23,12 @@ KEY_VERSION = "inpaint.version"
 KEY_SHA256 = "inpaint.checkpoint_sha256"
 KEY_OPS = "inpaint.ops"  # "plugin" | "standard"
 KEY_CUSTOM_OPS = "inpaint.custom_ops"  # comma-separated op types of the "inpaint" domain in the graph
+KEY_TARGET = "inpaint.target"  # the runtime the graph was exported for: one of TARGETS
+
+#: export targets (``inpaint export --target``): which runtime the graph's FFTs are lowered for.
+#: ``onnx-cpu``: ONNX ``DFT`` nodes (ONNX Runtime's CPU provider has a DFT kernel); ``onnx-cuda`` and ``trt``:
+#: DFT-matrix products (ONNX Runtime's CUDA provider has no DFT, TensorRT's parser reads it only from 11.2).
+TARGET_ONNX_CPU, TARGET_ONNX_CUDA, TARGET_TRT = "onnx-cpu", "onnx-cuda", "trt"
+TARGETS = (TARGET_ONNX_CPU, TARGET_ONNX_CUDA, TARGET_TRT)
+#: the targets whose graphs may hold ONNX ``DFT`` nodes
+DFT_TARGETS = frozenset({TARGET_ONNX_CPU})

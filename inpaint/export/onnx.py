@@ -2,6 +2,11 @@
 
 ``ops="plugin"``: each custom operator is ONE node in the ``inpaint`` domain (the form TensorRT maps to a
 plugin; ONNX Runtime runs it through onnxruntime-extensions). ``ops="standard"``: standard ONNX ops only.
+
+``target`` (:data:`inpaint.export.contract.TARGETS`, recorded as ``inpaint.target``) is the runtime the graph is
+lowered for: ``onnx-cpu`` writes FAR's FFTs as ONNX ``DFT`` nodes (ONNX Runtime's CPU kernel); ``onnx-cuda`` and
+``trt`` write them as DFT-matrix products, which every runtime runs (and which ONNX Runtime 1.31's CPU runs faster
+than its own DFT kernel: README "FAR on the CPU"). Graphs without FFTs (MADF) are the same for every target.
 """
 
 from __future__ import annotations
@@ -59,9 +64,15 @@ def example_inputs(model: InpaintModel, batch: int = 2, seed: int = 0) -> tuple[
     return torch.rand(batch, 3, h, w, generator=g), (torch.rand(batch, 1, h, w, generator=g) > 0.6).float()
 
 
-def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int = MIN_OPSET, checkpoint_sha256: str = "") -> Path:
+#: ``export_onnx``'s default target: the portable DFT-matrix form (runs on every runtime)
+DEFAULT_TARGET = C.TARGET_ONNX_CUDA
+
+
+def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int = MIN_OPSET, checkpoint_sha256: str = "",
+                target: str = DEFAULT_TARGET) -> Path:
     """Export ``model`` (put in eval mode) to ``out`` atomically; returns the path.
 
+    ``target``: one of :data:`~inpaint.export.contract.TARGETS` (module docstring).
     The file carries ``metadata_props`` (see :mod:`inpaint.export.contract`) and passes ``onnx.checker`` with
     ``full_check``.
     """
@@ -70,11 +81,13 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
         raise UserError(f"--ops {ops}: choose one of {', '.join(OPS_VARIANTS)}")
     if opset < MIN_OPSET:
         raise UserError(f"--opset {opset}: the exporter needs opset {MIN_OPSET} or newer")
+    if target not in C.TARGETS:
+        raise UserError(f"--target {target}: choose one of {', '.join(C.TARGETS)}")
     model = model.eval()
     wrapper = GraphContract(model).eval()
     # the exporter warns that torchvision's ops are unavailable; this package never uses them
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    with torch.no_grad(), export_mode(custom_nodes=ops == "plugin"), warnings.catch_warnings():
+    with torch.no_grad(), export_mode(custom_nodes=ops == "plugin", dft_nodes=target in C.DFT_TARGETS), warnings.catch_warnings():
         # the exporter's own deprecation and axis-renaming notes are not the user's business
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", UserWarning)
@@ -102,6 +115,7 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
         C.KEY_SHA256: checkpoint_sha256,
         C.KEY_OPS: ops,
         C.KEY_CUSTOM_OPS: ",".join(custom),
+        C.KEY_TARGET: target,
     }
     del proto.metadata_props[:]
     for k, v in meta.items():

@@ -9,10 +9,23 @@ Loader (a lazy noun, Polygraphy style) and runner:
 Providers: CUDA when ``onnxruntime.get_available_providers()`` has it (onnxruntime-gpu installed), then CPU.
 Graphs exported with ``--ops plugin`` hold ``inpaint``-domain nodes; their session gets the
 onnxruntime-extensions kernels from :func:`inpaint.ops.ort_custom_ops.custom_op_session_options`.
+
+Session settings (:func:`session_options`), chosen by measuring MADF and FAR at 512 x 512 on the CPU
+(``benchmarks/ort_settings.py``; figures in the README, "ONNX Runtime settings"):
+
+- threads: ``intra_op_num_threads`` = the physical cores this process may run on (:func:`physical_cores`:
+  the CPU affinity mask, hyper-thread siblings counted once), one inter-op thread (the graphs are one chain);
+  ONNX Runtime's own default counts the host's cores, not the container's or the affinity mask's;
+- memory arena off (``enable_cpu_mem_arena = False``): the arena keeps every freed block for reuse and grows in
+  powers of two, so its peak stays far above what one image needs; plain allocation costs no measurable time
+  for these networks (few, large tensors);
+- weight prepacking on (ONNX Runtime's default): the packed copy replaces the original weights, and without it
+  every Conv / MatMul repacks its weights per call.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +36,7 @@ from inpaint.export import contract as C
 from inpaint.ops.ort_custom_ops import custom_op_session_options, graph_custom_ops
 from inpaint.runtime.backends.base import ModelInfo, Runner
 
-__all__ = ["SessionFromOnnx", "OnnxRunner", "load", "providers_for"]
+__all__ = ["SessionFromOnnx", "OnnxRunner", "load", "physical_cores", "providers_for", "session_options"]
 
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 
@@ -42,15 +55,55 @@ def providers_for(device: str) -> list[str]:
     return [CPU]
 
 
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may run on (Linux: affinity mask and
+    ``/sys/devices/system/cpu/cpuN/topology/thread_siblings_list``); elsewhere ``os.cpu_count()``."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        try:
+            with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list") as f:
+                cores.add(f.read().strip())
+        except OSError:
+            cores.add(str(cpu))  # no topology: count the CPU itself
+    return max(1, len(cores))
+
+
+#: the settings :func:`session_options` applies by default (module docstring: measured, not guessed)
+MEMORY_ARENA = True
+PREPACK_WEIGHTS = True
+
+
+def session_options(options=None, threads: int | None = None, arena: bool = MEMORY_ARENA, prepack: bool = PREPACK_WEIGHTS):
+    """Set this backend's settings on ``options`` (a new ``onnxruntime.SessionOptions`` when None) and return it.
+
+    threads: intra-op threads, default :func:`physical_cores`; arena: ONNX Runtime's CPU memory arena;
+    prepack: weight prepacking (``session.disable_prepacking`` when False).
+    """
+    ort = require("onnxruntime")
+    options = options or ort.SessionOptions()
+    options.intra_op_num_threads = threads or physical_cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_cpu_mem_arena = arena
+    options.add_session_config_entry("session.disable_prepacking", "0" if prepack else "1")
+    return options
+
+
 class SessionFromOnnx:
     """Lazy loader: calling it returns an ``onnxruntime.InferenceSession`` for ``path``.
 
-    device: "auto" | "cpu" | "cuda" (see :func:`providers_for`).
+    device: "auto" | "cpu" | "cuda" (see :func:`providers_for`); threads, arena, prepack: :func:`session_options`.
     """
 
-    def __init__(self, path: str | Path, device: str = "auto"):
+    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None, arena: bool = MEMORY_ARENA,
+                 prepack: bool = PREPACK_WEIGHTS):
         self.path = Path(path)
         self.device = device
+        self.threads, self.arena, self.prepack = threads, arena, prepack
 
     def __call__(self):
         ort = require("onnxruntime")
@@ -58,6 +111,7 @@ class SessionFromOnnx:
             raise UserError(f"{self.path}: no such ONNX model; pass a .onnx file written by 'inpaint export'")
         custom = graph_custom_ops(self.path)  # scans the file: needs neither onnx nor torch
         options = custom_op_session_options(custom) if custom else ort.SessionOptions()
+        options = session_options(options, self.threads, self.arena, self.prepack)
         try:
             return ort.InferenceSession(str(self.path), options, providers=providers_for(self.device))
         except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
