@@ -64,6 +64,24 @@ def example_inputs(model: InpaintModel, batch: int = 2, seed: int = 0) -> tuple[
     return torch.rand(batch, 3, h, w, generator=g), (torch.rand(batch, 1, h, w, generator=g) > 0.6).float()
 
 
+#: no limit on the tensors :func:`fold_weight_computations` folds (the exporter's own pass stops at 256 K elements)
+FOLD_SIZE_LIMIT = 1 << 40
+
+
+def fold_weight_computations(model) -> None:
+    """Constant-fold, in place, every computation on weights alone (an ``onnx_ir.Model``).
+
+    The models derive kernels from their parameters in ``forward`` (MADF's factorised generator kernels and their
+    chunks, the phase kernels of the transposed convolutions), which the exporter writes as nodes on the weights.
+    ONNX Runtime would fold them at every session start and keep the file's weights and the folded ones in memory:
+    folded here, MADF's session loads in 1/5 of the time with ~600 MB less resident memory at 512 x 512 (README,
+    "MADF on the CPU"). Same values: the folding runs the same float32 operations once.
+    """
+    from onnxscript import optimizer
+
+    optimizer.optimize(model, input_size_limit=FOLD_SIZE_LIMIT, output_size_limit=FOLD_SIZE_LIMIT)
+
+
 #: ``export_onnx``'s default target: the portable DFT-matrix form (runs on every runtime)
 DEFAULT_TARGET = C.TARGET_ONNX_CUDA
 
@@ -101,6 +119,7 @@ def export_onnx(model: InpaintModel, out: str | Path, *, ops: str = "plugin", op
             opset_version=opset,
             verbose=False,
         )
+    fold_weight_computations(program.model)
     proto = program.model_proto
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     custom = sorted({n.op_type for n in proto.graph.node if n.domain == "inpaint"})
