@@ -122,9 +122,6 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, help="keep the model files here (reused by the next run)")
     args = ap.parse_args()
     console = Console(width=160)
-    rates = sustained_conv_rate()
-    peak = max(rates.values())
-    console.print(f"sustained 3x3 conv rate {PROBE}->{PROBE_OUT}: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in rates.items()))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +132,9 @@ def main() -> None:
                 bench_subprocess(path, engine, args.size, args.batch, args.warmup, args.iterations, args.device)
                 for engine, path in (("onnx", onnx_path), ("torch", ckpt))
             ]
+            rates = sustained_conv_rate()  # measured next to each model's runs: the load on a shared machine drifts
+            peak = max(rates.values())
+            console.print(f"sustained 3x3 conv rate {PROBE}->{PROBE_OUT}: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in rates.items()))
             console.print(results_table(results))
             ort, pt = results
             speedup = pt.latency_ms / ort.latency_ms

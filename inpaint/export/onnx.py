@@ -69,7 +69,8 @@ FOLD_SIZE_LIMIT = 1 << 40
 
 
 def fold_weight_computations(model) -> None:
-    """Constant-fold, in place, every computation on weights alone (an ``onnx_ir.Model``).
+    """Constant-fold, in place, every computation on weights alone (an ``onnx_ir.Model``; onnxscript's optimizer,
+    which also drops the nodes and initializers that become unused).
 
     The models derive kernels from their parameters in ``forward`` (MADF's factorised generator kernels and their
     chunks, the phase kernels of the transposed convolutions), which the exporter writes as nodes on the weights.
