@@ -51,3 +51,20 @@ def test_dft_graph_equals_matrix_graph_and_pytorch(graphs):
 def test_unknown_target_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="--target onnx-gpu"):
         export_onnx(far_t_switched_on(), tmp_path / "x.onnx", ops="standard", target="onnx-gpu")
+
+
+def test_export_cli_target_option_and_default(tmp_path, capsys):
+    import torch
+
+    from inpaint.cli.main import main
+    from inpaint.models import build_model
+    from inpaint.models.checkpoint import save_model
+
+    torch.manual_seed(0)
+    ckpt = save_model(build_model("madf-t"), tmp_path / "m.safetensors")
+    for args, want in [([], C.TARGET_ONNX_CUDA), (["--target", "onnx-cpu"], C.TARGET_ONNX_CPU)]:
+        out = tmp_path / f"m-{want}.onnx"
+        assert main(["export", str(ckpt), "--ops", "standard", *args, "-o", str(out)]) == 0
+        assert f"target {want}" in capsys.readouterr().out
+        assert {p.key: p.value for p in onnx.load(str(out)).metadata_props}[C.KEY_TARGET] == want
+    assert main(["export", str(ckpt), "--target", "gpu", "-o", str(tmp_path / "x.onnx")]) == 2
