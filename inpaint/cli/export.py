@@ -1,4 +1,5 @@
-"""``inpaint export CKPT -o model.onnx [--ops plugin|standard] [--precision fp32|fp16|bf16] [--opset N] [--verify]``, and
+"""``inpaint export CKPT -o model.onnx [--ops plugin|standard] [--precision fp32|fp16|bf16] [--target onnx-cpu|onnx-cuda|trt]
+[--opset N] [--verify]``, and
 ``inpaint export CKPT|MODEL.onnx --engine trt [--precision fp32|fp16|bf16] [--shapes MIN,OPT,MAX] [--workspace GiB]
 [--timing-cache PATH] -o model.engine``.
 
@@ -8,7 +9,6 @@ built from an ``.onnx`` directly, or from a checkpoint through a temporary ONNX 
 
 from __future__ import annotations
 
-import inspect
 import json
 import tempfile
 import time
@@ -41,23 +41,25 @@ FORMATS = {
 ENGINE_SUFFIXES = (".engine", ".plan")
 
 
+class Target(str, Enum):
+    """The runtime the graph is lowered for (:data:`inpaint.export.contract.TARGETS`; FAR's FFTs differ)."""
+
+    onnx_cpu = "onnx-cpu"
+    onnx_cuda = "onnx-cuda"
+    trt = "trt"
+
+
+#: --target when not given, per engine. --engine onnx: the DFT-matrix form (onnx-cuda), which runs on every ONNX
+#: Runtime provider and, profiled on FAR at 512 x 512 on the CPU, is faster there too than ONNX Runtime 1.31's DFT
+#: kernel (the 72 DFT nodes took 19 % of the graph's time, the matrix products ~4 %; README "FAR on the CPU").
+#: --engine trt: trt (the DFT-matrix form; TensorRT's parser reads DFT only from 11.2).
+DEFAULT_TARGETS = {"onnx": Target.onnx_cuda, "trt": Target.trt}
+
+
 class Precision(str, Enum):
     fp32 = "fp32"
     fp16 = "fp16"
     bf16 = "bf16"
-
-
-def _onnx_kwargs(export_onnx, precision: str | None, target: str | None = None) -> dict:
-    """``precision`` / ``target`` for :func:`export_onnx` where this version of it takes them."""
-    params = inspect.signature(export_onnx).parameters
-    kwargs = {}
-    if precision and precision != "fp32":
-        if "precision" not in params:
-            raise UserError(f"--precision {precision}: this inpaint's ONNX exporter writes float32 graphs only")
-        kwargs["precision"] = precision
-    if target and "target" in params:
-        kwargs["target"] = target
-    return kwargs
 
 
 def export(
@@ -73,12 +75,17 @@ def export(
         None, "--precision", help="onnx: fp16/bf16 graphs compute in that type, with normalisation, softmax, DFT and mask arithmetic in float32 "
         "(for TensorRT 11; default fp32). trt: engine precision (default: the graph's own; fp32 from a checkpoint)."
     ),
+    target: Optional[Target] = typer.Option(
+        None, help="onnx: the runtime to lower for: onnx-cpu (FFTs as ONNX DFT nodes), onnx-cuda or trt (FFTs as DFT-matrix "
+        "products, runs everywhere) [default: onnx-cuda (measured faster on the CPU too)]; --engine trt always uses trt."),
     shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. 4 x 2048)."),
     workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB (default: TensorRT's)."),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="trt: tactic timing cache file, loaded when present and saved after the build."),
 ) -> None:
     """Export a checkpoint to ONNX (custom-op or standard-op graph), optionally verified against PyTorch, or build a TensorRT engine."""
     if engine == Engine.trt:
+        if target not in (None, Target.trt):
+            raise UserError(f"--target {target.value}: a TensorRT engine is built from the trt target's graph; leave --target out")
         return _export_engine(checkpoint, output, ops, opset, precision.value if precision else None, shapes, workspace, timing_cache)
     trt_only = [flag for flag, value in (("--shapes", shapes), ("--workspace", workspace), ("--timing-cache", timing_cache)) if value is not None]
     if trt_only:
@@ -97,8 +104,9 @@ def export(
     model = load_model(checkpoint)
     t = time.perf_counter()
     tmp = output.with_name(f".{output.stem}.unverified{suffix}")
+    target = target or DEFAULT_TARGETS[engine.value]
     export_onnx(model, tmp, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(checkpoint),
-                **_onnx_kwargs(export_onnx, graph_precision))
+                precision=graph_precision, target=target.value)
     try:
         if verify:
             from inpaint.export.verify import verify_onnx
@@ -110,7 +118,7 @@ def export(
     finally:
         tmp.unlink(missing_ok=True)
     size = output.stat().st_size / 2**20
-    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, {graph_precision}, opset {opset}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
+    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, {graph_precision}, opset {opset}, target {target.value}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
 
 
 def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Optional[int], precision: Optional[str], shapes: Optional[str],
@@ -141,11 +149,8 @@ def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Option
 
             opset = default_opset(precision or "fp32") if opset is None else opset
             onnx_path = Path(tmp) / f"{source.stem}.onnx"
-            # an exporter without fp16 graphs: a float32 graph, and build_engine applies the FP16 / BF16 builder
-            # flag (TensorRT 10) or names the fix (TensorRT 11, strongly typed)
-            graph_precision = precision if "precision" in inspect.signature(export_onnx).parameters else None
             export_onnx(load_model(source), onnx_path, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(source),
-                        **_onnx_kwargs(export_onnx, graph_precision, "trt"))
+                        precision=precision or "fp32", target=Target.trt.value)
         meta, _ = read_onnx(onnx_path)
         profile = parse_shapes(shapes, int(meta[C.KEY_STRIDE])) if shapes else None
         header = build_engine(onnx_path, output, precision=precision, shapes=profile, workspace_gib=workspace, timing_cache=timing_cache)

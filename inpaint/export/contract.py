@@ -26,3 +26,12 @@ KEY_CUSTOM_OPS = "inpaint.custom_ops"  # comma-separated op types of the "inpain
 #: "fp32" | "fp16" | "bf16": the type the network body computes in (inpaint.export.precision); the graph's inputs
 #: and output are float32 whatever it says. Absent in files written before it existed: read as "fp32".
 KEY_PRECISION = "inpaint.precision"
+KEY_TARGET = "inpaint.target"  # the runtime the graph was exported for: one of TARGETS
+
+#: export targets (``inpaint export --target``): which runtime the graph's FFTs are lowered for.
+#: ``onnx-cpu``: ONNX ``DFT`` nodes (ONNX Runtime's CPU provider has a DFT kernel); ``onnx-cuda`` and ``trt``:
+#: DFT-matrix products (ONNX Runtime's CUDA provider has no DFT, TensorRT's parser reads it only from 11.2).
+TARGET_ONNX_CPU, TARGET_ONNX_CUDA, TARGET_TRT = "onnx-cpu", "onnx-cuda", "trt"
+TARGETS = (TARGET_ONNX_CPU, TARGET_ONNX_CUDA, TARGET_TRT)
+#: the targets whose graphs may hold ONNX ``DFT`` nodes
+DFT_TARGETS = frozenset({TARGET_ONNX_CPU})

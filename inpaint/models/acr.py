@@ -21,6 +21,7 @@ from torch import nn
 
 from inpaint.models.ffc import GLOBAL_RATIO, FFCResnetBlock
 from inpaint.ops.attention_aggregate.op import masked_attention_aggregate
+from inpaint.ops.conv_transpose import conv_transpose2d
 
 #: side of the grid on which the authors compute the masking positional encoding (``pos_size`` in their configs)
 MPE_GRID = 32
@@ -146,9 +147,11 @@ class MaskedPositionalEncoding(nn.Module):
         dist_emb = F.embedding(index, self.distance_table).permute(0, 3, 1, 2)  # (B, dim, g, g)
         dir_emb = torch.einsum("bkyx,kd->bdyx", direction, self.direction_table)  # (B, dim, g, g)
         hole = mask > 0.5  # (B, 1, H, W)
-        dist_emb = torch.where(hole, upsample_cells(dist_emb, h, w), self.distance_table[0].view(1, -1, 1, 1))
-        dir_emb = torch.where(hole, upsample_cells(dir_emb, h, w), 0.0)
-        return self.distance_scale * dist_emb + self.direction_scale * dir_emb
+        # summed on the grid, then upsampled once: the same float operations per pixel as summing two upsampled
+        # embeddings (upsampling copies), with one full-resolution tensor instead of five
+        emb = self.distance_scale * dist_emb + self.direction_scale * dir_emb  # (B, dim, g, g)
+        known = self.distance_scale * self.distance_table[0].view(1, -1, 1, 1)  # index 0, no direction
+        return torch.where(hole, upsample_cells(emb, h, w), known)
 
 
 # --- prior features ----------------------------------------------------------------------------------------
@@ -166,7 +169,7 @@ class GatedDeconv(nn.Module):
         self.conv = nn.ConvTranspose2d(in_ch, 2 * out_ch, kernel_size=4, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feature, gate = torch.split(self.conv(x), self.out_ch, dim=1)
+        feature, gate = torch.split(conv_transpose2d(x, self.conv), self.out_ch, dim=1)  # exported as 4 phase convs
         return feature * torch.sigmoid(gate)
 
 
@@ -239,7 +242,8 @@ class ConvLevel(nn.Module):
         self.bn = nn.BatchNorm2d(out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)))
+        y = conv_transpose2d(x, self.conv) if isinstance(self.conv, nn.ConvTranspose2d) else self.conv(x)
+        return F.relu(self.bn(y))
 
 
 class ACRGenerator(nn.Module):

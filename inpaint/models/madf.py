@@ -18,6 +18,7 @@ from inpaint.models.base import InpaintModel
 from inpaint.models.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from inpaint.models.prefill import push_pull_fill
 from inpaint.models.registry import build_family, register_family, register_preset
+from inpaint.ops.conv_transpose import conv_transpose2d
 from inpaint.ops.dynamic_conv.op import mask_aware_dynamic_conv
 
 #: the authors normalise with ImageNet statistics (their ``opt.py``)
@@ -60,7 +61,7 @@ class RecoveryLevel(nn.Module):
         self.fuse = nn.Conv2d(skip_ch + out_ch, out_ch, 3, 1, 1)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        up = self.deconv(x)
+        up = conv_transpose2d(x, self.deconv)  # exported as 4 phase convolutions (inpaint.ops.conv_transpose)
         if not self.last:
             up = F.leaky_relu(self.bn(up), LEAKY_SLOPE)
         y = self.fuse(torch.cat([skip, up], 1))
@@ -93,7 +94,7 @@ class RefineLevel(nn.Module):
         self.pn = PointwiseNorm(out_ch, out_ch, hidden)
 
     def forward(self, x: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(self.pn(self.deconv(x), guide), LEAKY_SLOPE)
+        return F.leaky_relu(self.pn(conv_transpose2d(x, self.deconv), guide), LEAKY_SLOPE)
 
 
 class RefineDecoder(nn.Module):

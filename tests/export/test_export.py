@@ -94,3 +94,15 @@ def test_export_cli(tmp_path, capsys):
     assert "TensorRT" in capsys.readouterr().err
     assert main(["export", str(ckpt), "--opset", "12", "-o", str(tmp_path / "x.onnx")]) == 2
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_weight_computations_are_folded_into_the_file(exported):
+    """No node computes from weights alone (the factorised / phase kernels are initializers of the file)."""
+    _, paths = exported
+    for ops, path in paths.items():
+        proto = onnx.load(str(path))
+        sizes = {i.name: int(np.prod(i.dims)) for i in proto.graph.initializer}
+        constant_only = [n for n in proto.graph.node if n.input and all(i in sizes for i in n.input if i)
+                         and sum(sizes[i] for i in n.input if i) > 64]
+        assert not constant_only, [(n.op_type, list(n.input)) for n in constant_only[:3]]
+        assert sum(n.op_type == "Conv" for n in proto.graph.node) > 0

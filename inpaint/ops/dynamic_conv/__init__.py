@@ -5,8 +5,9 @@ Two exact forms live here:
 
 - :func:`dynamic_conv_windows` (``reference.py``): the paper's per-window form (unfold + one kernel per
   window). Memory grows with ``C_in*k*k*C_out`` floats per output pixel; kept as the reference.
-- :func:`dynamic_conv` (``factorized.py``): one ordinary convolution with ``(C_m+1)*C_out`` outputs and a
-  per-pixel contraction with ``[m, 1]``; the form the models use.
+- :func:`dynamic_conv` (``factorized.py``): ordinary convolutions over chunks of the ``C_m + 1`` generator groups
+  and a per-pixel contraction with ``[m, 1]``, no intermediate wider than ``max(CHUNK_CHANNELS, C_out)``
+  channels; the form the models use (eager, training and both ONNX variants' standard ops).
 
 ``contract.py`` holds the ONNX contract (domain, op type, attributes) without importing torch.
 ``triton.py`` is the one-launch Triton kernel (:func:`dynamic_conv_triton`; CUDA, or CPU under

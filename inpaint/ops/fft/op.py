@@ -3,7 +3,8 @@
 Both return / take LaMa's real layout of a spectrum (saicinpainting ffc.py, also FAR's ACR/networks/ffc.py):
 ``torch.stack((X.real, X.imag), dim=-1)``, permuted to (N, C, 2, H, W//2+1) and viewed as (N, 2C, H, W//2+1),
 i.e. channel ``2c`` is the real part of channel ``c`` and ``2c + 1`` its imaginary part. The switch is
-:func:`inpaint.ops.mode.exporting` (both export variants), read at trace time.
+:func:`inpaint.ops.mode.exporting` (both export variants), read at trace time; exports for ONNX Runtime's CPU
+(:func:`inpaint.ops.mode.emitting_dft_nodes`) keep ``torch.fft``, which the exporter writes as ONNX ``DFT`` nodes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from inpaint.ops.fft.dft import irfft2_dft, rfft2_dft
-from inpaint.ops.mode import exporting
+from inpaint.ops.mode import emitting_dft_nodes, exporting
 
 
 def _compute_dtype(t: torch.Tensor) -> torch.Tensor:
@@ -29,7 +30,7 @@ def rfft2(x: torch.Tensor) -> torch.Tensor:
     """
     n, c, h, w = x.shape
     x = _compute_dtype(x)
-    if exporting():
+    if exporting() and not emitting_dft_nodes():
         real, imag = rfft2_dft(x)
     else:
         spectrum = torch.fft.rfft2(x, dim=(-2, -1), norm="ortho")
@@ -49,6 +50,6 @@ def irfft2(spectrum: torch.Tensor, size) -> torch.Tensor:
     n, c2, hs, ws = spectrum.shape
     spectrum = _compute_dtype(spectrum).reshape(n, c2 // 2, 2, hs, ws)  # (N, C, 2, H, Wr)
     real, imag = spectrum[:, :, 0], spectrum[:, :, 1]
-    if exporting():
+    if exporting() and not emitting_dft_nodes():
         return irfft2_dft(real, imag, size)
     return torch.fft.irfft2(torch.complex(real, imag), s=tuple(size), dim=(-2, -1), norm="ortho")
