@@ -22,13 +22,13 @@ graph's operators, the metadata) is plain Python that the tests run here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from inpaint._hashing import file_sha256
 from inpaint._lazy import require
 from inpaint.errors import UserError
 from inpaint.export import contract as C
@@ -194,14 +194,6 @@ def _nodes_without_namespace(path: str | Path) -> int:
     proto = onnx.load(str(path), load_external_data=False)
     return sum(1 for n in proto.graph.node
                if n.domain == DOMAIN and not any(a.name == "plugin_namespace" for a in n.attribute))
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_plan(onnx_path: str | Path, shapes: Shapes, flags: dict, workspace_gib: float | None = None,

@@ -145,7 +145,7 @@ def _this_machine() -> tuple[str, str]:
 def make_key(onnx_path: Path, precision: str | None = None, shapes: Shapes | None = None,
              trt_version: str = "", compute_capability: str = "") -> tuple[CacheKey, Shapes]:
     """The key of ``onnx_path`` built with these options on a machine with this TensorRT and GPU."""
-    from inpaint.export.trt import file_sha256
+    from inpaint._hashing import file_sha256
     from inpaint.ops.dynamic_conv.contract import DOMAIN
 
     meta, ops = read_onnx(onnx_path)

@@ -11,13 +11,13 @@ No pickle anywhere: tensors and JSON only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from inpaint._hashing import file_sha256  # noqa: F401  (re-exported)
 from inpaint import __version__
 from inpaint._atomic import atomic_path
 from inpaint.errors import CheckpointError
@@ -72,12 +72,3 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the model in its metadata ({str(exc).splitlines()[0]})") from exc
     return model.to(device).eval()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file (checkpoint provenance in exports)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
