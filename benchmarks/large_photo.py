@@ -26,7 +26,10 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTO = REPO.parent.parent / "shared" / "data" / "photos" / "lomiri_sunset_by_Aitzol_Berasategi.jpg"
+#: the project's photos sit in ../shared beside the checkout (a worktree one level deeper: ../../shared)
+PHOTOS = next((p for p in (REPO.parent / "shared" / "data" / "photos", REPO.parent.parent / "shared" / "data" / "photos")
+               if p.is_dir()), REPO.parent / "shared" / "data" / "photos")
+PHOTO = PHOTOS / "lomiri_sunset_by_Aitzol_Berasategi.jpg"
 PEAK_TARGET_MB = 1024
 TIME_RATIO_TARGET = 4.0
 

@@ -113,7 +113,8 @@ def run_linear(folder: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/inpaint-large-quality"))
-    ap.add_argument("--data", type=Path, default=REPO.parent.parent / "shared" / "data" / "photos")
+    ap.add_argument("--data", type=Path, default=next((p for p in (REPO.parent / "shared" / "data" / "photos", REPO.parent.parent / "shared" / "data" / "photos") if p.is_dir()),
+                                                          REPO.parent / "shared" / "data" / "photos"))
     ap.add_argument("--photos", type=int, default=6)
     ap.add_argument("--scales", default="1,2,4")
     ap.add_argument("--bins", default="1,3,5")
