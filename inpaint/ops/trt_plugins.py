@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-__all__ = ["PLUGIN_MODULES", "KERNEL_MODULES", "SUPPORT_MODULES", "TRT_NODE_ATTRIBUTES", "register_all", "plugin_version"]
+__all__ = ["plugin_api", "PLUGIN_MODULES", "KERNEL_MODULES", "SUPPORT_MODULES", "TRT_NODE_ATTRIBUTES", "register_all", "plugin_version"]
 
 #: plugin modules, one per custom operator (``inpaint::<OpType>`` in TensorRT's plugin registry)
 PLUGIN_MODULES = ("inpaint.ops.dynamic_conv.trt", "inpaint.ops.attention_aggregate.trt")
@@ -26,6 +26,17 @@ KERNEL_MODULES = ("inpaint.ops.dynamic_conv.triton", "inpaint.ops.attention_aggr
 TRT_NODE_ATTRIBUTES = {"plugin_namespace": "inpaint", "aot": 1}
 #: shared code that shapes the compiled kernels (PTX ISA pin, the .entry fix-up), hashed with them
 SUPPORT_MODULES = ("inpaint.ops.triton_aot",)
+
+
+def plugin_api():
+    """(``tensorrt``, ``tensorrt.plugin``), or (None, None) without TensorRT or with one older than 10.6 (no
+    quickly deployable plugins). The plugin modules decorate their functions only when these import."""
+    try:
+        import tensorrt as trt
+        import tensorrt.plugin as trtp
+    except (ImportError, AttributeError):
+        return None, None
+    return trt, trtp
 
 
 def register_all() -> list[str]:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE
 from inpaint.ops.triton_aot import CompiledKernel, compile_to_ptx, current_arch, triton_dtype
+from inpaint.ops.trt_plugins import plugin_api
 
 #: the plugin's id in TensorRT's registry: "<namespace>::<name>" (the ONNX node's domain and op type)
 PLUGIN_NAME = f"{DOMAIN}::{OP_TYPE}"
@@ -38,11 +39,7 @@ TACTICS = (1, 2)
 
 Int32Attr = npt.NDArray[np.int32]
 
-try:  # TensorRT >= 10.6 has tensorrt.plugin; aot_impl from 10.9
-    import tensorrt as trt
-    import tensorrt.plugin as trtp
-except (ImportError, AttributeError):  # no TensorRT (or one without quickly deployable plugins)
-    trt = trtp = None
+trt, trtp = plugin_api()  # (None, None) without TensorRT
 
 #: True when the plugin is in TensorRT's registry (TensorRT with ``tensorrt.plugin`` imported)
 REGISTERED = False

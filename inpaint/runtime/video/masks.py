@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import cv2
@@ -66,14 +67,14 @@ def _to_stored(hole: np.ndarray, info: ClipInfo, name: str, warned: list[bool]) 
     return np.ascontiguousarray(hole)
 
 
-class MaskSource:
+class MaskSource(ABC):
     """Holes for the frames of one clip, in order. ``count``: masks available (None = unlimited)."""
 
     count: int | None = None
 
+    @abstractmethod
     def hole(self, index: int) -> np.ndarray:
         """(H, W) bool, stored orientation, True = hole, for frame ``index`` (0-based, called in order)."""
-        raise NotImplementedError
 
     def close(self) -> None:
         pass
