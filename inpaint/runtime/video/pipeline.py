@@ -12,8 +12,8 @@ the timestamp repair window (16 frames, kept as decoded YUV) are in flight. PyAV
 and swscale and ONNX Runtime release the GIL, so the three stages overlap.
 
 Frames whose hole is empty are not run through the network: the decoded frame goes to the encoder as
-it is. (``inpaint_arrays`` also skips them after the large-photo branch; doing it here as well is
-harmless and keeps those frames out of the batches.)
+it is. They are left out here, before batching (``inpaint_arrays`` would also return them unchanged),
+so that every batch is made of frames that need the network and ``ClipResult.inferred`` counts them.
 
 The output is written to a hidden temporary name beside OUTPUT and renamed onto it only when the whole
 clip is done: a failure or an interruption leaves no half file, and an existing OUTPUT untouched.
