@@ -16,8 +16,11 @@ weights, the session and the inference together):
   networks' forward only (FAR: MAE ``forward_return_feature`` + ``ACRModel.forward``); their data-loader work
   (resizing, FAR's masked positional encoding ``load_masked_position_encoding``, timed apart) is not counted;
 - ``onnx``: their weights saved in their file layout, converted with ``inpaint.models.*_authors`` (strict), exported
-  with standard ops (``target="onnx-cpu"``) and run by this package's ONNX Runtime backend (torch not imported),
-  whole graph: normalisation, MAE resize and masked positional encoding, composite;
+  with standard ops (the default target, ``onnx-cuda``: the DFT-matrix FFTs, measured faster on this CPU too) and
+  run by this package's ONNX Runtime backend with its default session settings (torch not imported), whole graph:
+  normalisation, MAE resize and masked positional encoding, composite;
+- ``onnx-int8`` (FAR only): the same graph exported with ``weights="int8"`` (``inpaint export --weights int8``: the
+  MAE's MatMul weights in 8-bit blocks, :mod:`inpaint.export.weights`), everything else as ``onnx``;
 - ``torch``: the converted model in this package's PyTorch eager (``model(image, mask)``).
 
 Their imports that this machine lacks and that their networks do not need at inference are stood in for: MADF's
@@ -248,15 +251,18 @@ def _prepare(model: str, repo: str, workdir: Path) -> None:
         torch.save({"state_dict": state, "epoch": 0}, workdir / "far-authors.ckpt")
         ours = load_authors_checkpoint(workdir / "far-authors.ckpt", preset="far")
     save_model(ours, workdir / f"{model}.safetensors")
-    export_onnx(ours, workdir / f"{model}.onnx", ops="standard", target="onnx-cpu")
+    export_onnx(ours, workdir / f"{model}.onnx", ops="standard")
+    if model == "far":
+        export_onnx(ours, workdir / f"{model}-int8.onnx", ops="standard", weights="int8")
 
 
 def _run_ours(model: str, engine: str, size: int, threads: int, repeats: int, workdir: Path) -> dict:
     image, mask = _inputs(size)
-    if engine == "onnx":
+    if engine in ("onnx", "onnx-int8"):
         from inpaint.runtime.backends.onnx import SessionFromOnnx
 
-        session = SessionFromOnnx(workdir / f"{model}.onnx", "cpu", threads=threads)()
+        name = f"{model}.onnx" if engine == "onnx" else f"{model}-int8.onnx"
+        session = SessionFromOnnx(workdir / name, "cpu", threads=threads)()
 
         def forward():
             return session.run(None, {"image": image, "mask": mask})[0]
@@ -289,7 +295,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--engines", default="authors,onnx,torch", help="comma-separated subset of authors,onnx,torch")
+    ap.add_argument("--engines", default="authors,onnx,onnx-int8,torch", help="comma-separated subset of authors,onnx,onnx-int8,torch")
     ap.add_argument("--rounds", type=int, default=2, help="run every engine this many times, interleaved; report the fastest")
     ap.add_argument("--workdir", type=Path, help="keep the converted files here (reused by the next run)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -318,12 +324,12 @@ def main() -> None:
             raise SystemExit(f"{step} {model} {engine} failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    engines = args.engines.split(",")
     models = [m for m, repo in (("madf", args.madf_repo), ("far", args.far_repo)) if repo]
     if not models:
         ap.error("give --madf-repo and/or --far-repo")
     print(f"{args.size}x{args.size}, batch 1, {args.threads} threads, median of {args.repeats} after 1 warm-up; peak = process VmHWM")
     for model in models:
+        engines = [e for e in args.engines.split(",") if model == "far" or e != "onnx-int8"]  # MADF has no MatMul weights
         if not (workdir / f"{model}.onnx").is_file():
             t = time.perf_counter()
             child("prepare", model)

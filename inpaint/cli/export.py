@@ -1,5 +1,5 @@
 """``inpaint export CKPT -o model.onnx [--ops plugin|standard] [--precision fp32|fp16|bf16] [--target onnx-cpu|onnx-cuda|trt]
-[--opset N] [--verify]``, and
+[--weights fp32|int8] [--opset N] [--verify]``, and
 ``inpaint export CKPT|MODEL.onnx --engine trt [--precision fp32|fp16|bf16] [--shapes MIN,OPT,MAX] [--workspace GiB]
 [--timing-cache PATH] -o model.engine``.
 
@@ -56,6 +56,13 @@ class Target(str, Enum):
 DEFAULT_TARGETS = {"onnx": Target.onnx_cuda, "trt": Target.trt}
 
 
+class Weights(str, Enum):
+    """How ``--engine onnx`` stores the large MatMul weights (:mod:`inpaint.export.weights`)."""
+
+    fp32 = "fp32"
+    int8 = "int8"
+
+
 class Precision(str, Enum):
     fp32 = "fp32"
     fp16 = "fp16"
@@ -69,12 +76,15 @@ def export(
     ops: Ops = typer.Option(Ops.plugin, help="plugin: one custom node per custom operator (domain 'inpaint'); standard: standard ONNX ops only."),
     opset: Optional[int] = typer.Option(None, help="ONNX opset, 18 or newer (default: 18; 22 for bf16)."),
     verify: bool = typer.Option(
-        False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4 (fp16/bf16: below 40 dB PSNR in the holes)."
+        False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4 (fp16/bf16, int8 weights: below 40 dB PSNR in the holes)."
     ),
     precision: Optional[Precision] = typer.Option(
         None, "--precision", help="onnx: fp16/bf16 graphs compute in that type, with normalisation, softmax, DFT and mask arithmetic in float32 "
         "(for TensorRT 11; default fp32). trt: engine precision (default: the graph's own; fp32 from a checkpoint)."
     ),
+    weights: Weights = typer.Option(
+        Weights.fp32, "--weights", help="onnx: int8 stores the large MatMul weights (FAR's MAE) in 8-bit blocks, run as ONNX Runtime's "
+        "MatMulNBits (FAR: 613 -> 290 MB of weights, output within ~1e-5); convolutions stay float32. Not for TensorRT."),
     target: Optional[Target] = typer.Option(
         None, help="onnx: the runtime to lower for: onnx-cpu (FFTs as ONNX DFT nodes), onnx-cuda or trt (FFTs as DFT-matrix "
         "products, runs everywhere) [default: onnx-cuda (measured faster on the CPU too)]; --engine trt always uses trt."),
@@ -86,6 +96,8 @@ def export(
     if engine == Engine.trt:
         if target not in (None, Target.trt):
             raise UserError(f"--target {target.value}: a TensorRT engine is built from the trt target's graph; leave --target out")
+        if weights != Weights.fp32:
+            raise UserError(f"--weights {weights.value}: TensorRT has no MatMulNBits node; use --precision fp16 for smaller engine weights")
         return _export_engine(checkpoint, output, ops, opset, precision.value if precision else None, shapes, workspace, timing_cache)
     trt_only = [flag for flag, value in (("--shapes", shapes), ("--workspace", workspace), ("--timing-cache", timing_cache)) if value is not None]
     if trt_only:
@@ -106,19 +118,19 @@ def export(
     tmp = output.with_name(f".{output.stem}.unverified{suffix}")
     target = target or DEFAULT_TARGETS[engine.value]
     export_onnx(model, tmp, ops=ops.value, opset=opset, checkpoint_sha256=file_sha256(checkpoint),
-                precision=graph_precision, target=target.value)
+                precision=graph_precision, target=target.value, weights=weights.value)
     try:
         if verify:
             from inpaint.export.verify import verify_onnx
 
             for case in verify_onnx(model, tmp):
-                psnr = "" if graph_precision == "fp32" else f"  hole PSNR {case.psnr_db:.1f} dB ({case.mode})"
+                psnr = "" if graph_precision == weights.value == "fp32" else f"  hole PSNR {case.psnr_db:.1f} dB ({case.mode})"
                 typer.echo(f"  verify {case.name:<18} {str(case.shape):<18} max abs err {case.max_abs_err:.2e}{psnr}")
         tmp.replace(output)
     finally:
         tmp.unlink(missing_ok=True)
     size = output.stat().st_size / 2**20
-    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, {graph_precision}, opset {opset}, target {target.value}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
+    typer.echo(f"export success: {output} ({engine.value}, ops {ops.value}, {graph_precision}, weights {weights.value}, opset {opset}, target {target.value}, {size:.1f} MiB, {time.perf_counter() - t:.1f} s{', verified' if verify else ''})")
 
 
 def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Optional[int], precision: Optional[str], shapes: Optional[str],

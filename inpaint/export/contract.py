@@ -27,6 +27,8 @@ KEY_CUSTOM_OPS = "inpaint.custom_ops"  # comma-separated op types of the "inpain
 #: and output are float32 whatever it says. Absent in files written before it existed: read as "fp32".
 KEY_PRECISION = "inpaint.precision"
 KEY_TARGET = "inpaint.target"  # the runtime the graph was exported for: one of TARGETS
+#: "fp32" | "int8": how the large MatMul weights are stored (inpaint.export.weights); absent: "fp32"
+KEY_WEIGHTS = "inpaint.weights"
 
 #: export targets (``inpaint export --target``): which runtime the graph's FFTs are lowered for.
 #: ``onnx-cpu``: ONNX ``DFT`` nodes (ONNX Runtime's CPU provider has a DFT kernel); ``onnx-cuda`` and ``trt``:

@@ -27,6 +27,7 @@ from inpaint._lazy import require
 from inpaint.errors import UserError
 from inpaint.export import contract as C
 from inpaint.export import precision as P
+from inpaint.export import weights as W
 from inpaint.models.base import InpaintModel
 from inpaint.ops.mode import export_mode
 
@@ -97,13 +98,15 @@ def default_opset(precision: str = "fp32") -> int:
 
 def export_onnx(
     model: InpaintModel, out: str | Path, *, ops: str = "plugin", opset: int | None = None, checkpoint_sha256: str = "",
-    precision: str = "fp32", target: str = DEFAULT_TARGET,
+    precision: str = "fp32", target: str = DEFAULT_TARGET, weights: str = "fp32",
 ) -> Path:
     """Export ``model`` (put in eval mode) to ``out`` atomically; returns the path.
 
     ``opset`` None: :data:`MIN_OPSET`, or :data:`~inpaint.export.precision.BF16_MIN_OPSET` for ``bf16``.
     ``precision``: ``fp32``, ``fp16`` or ``bf16`` (see :mod:`inpaint.export.precision`).
     ``target``: one of :data:`~inpaint.export.contract.TARGETS` (module docstring).
+    ``weights``: ``fp32``, or ``int8`` for 8-bit MatMul weights on ONNX Runtime (:mod:`inpaint.export.weights`;
+    float32 graphs and ONNX Runtime targets only).
     The file carries ``metadata_props`` (see :mod:`inpaint.export.contract`) and passes ``onnx.checker`` with
     ``full_check``.
     """
@@ -119,6 +122,12 @@ def export_onnx(
         raise UserError(f"--opset {opset}: bfloat16 graphs need opset {P.BF16_MIN_OPSET} or newer (Conv has no bfloat16 form before); leave --opset out")
     if target not in C.TARGETS:
         raise UserError(f"--target {target}: choose one of {', '.join(C.TARGETS)}")
+    if weights not in W.WEIGHTS:
+        raise UserError(f"--weights {weights}: choose one of {', '.join(W.WEIGHTS)}")
+    if weights != "fp32" and target == C.TARGET_TRT:
+        raise UserError(f"--weights {weights}: TensorRT has no MatMulNBits node; export for ONNX Runtime (--target onnx-cpu or onnx-cuda)")
+    if weights != "fp32" and precision != "fp32":
+        raise UserError(f"--weights {weights} is for float32 graphs; --precision {precision} already halves the weights, use one of the two")
     model = model.eval()
     wrapper = GraphContract(model).eval()
     # the exporter warns that torchvision's ops are unavailable; this package never uses them
@@ -139,6 +148,8 @@ def export_onnx(
         )
     fold_weight_computations(program.model)
     proto = P.reduce_precision(program.model_proto, precision)
+    if weights == "int8":
+        proto = W.quantize_matmul_weights(proto)
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     custom = sorted({n.op_type for n in proto.graph.node if n.domain == "inpaint"})
     meta = {
@@ -154,6 +165,7 @@ def export_onnx(
         C.KEY_CUSTOM_OPS: ",".join(custom),
         C.KEY_PRECISION: precision,
         C.KEY_TARGET: target,
+        C.KEY_WEIGHTS: weights,
     }
     del proto.metadata_props[:]
     for k, v in meta.items():

@@ -6,7 +6,8 @@ their custom nodes through the onnxruntime-extensions kernels, so plugin and sta
 same way. Float32 tolerance: max abs error <= 1e-4 (issue 3).
 
 Reduced-precision graphs (``inpaint.precision`` fp16 / bf16) are judged by the PSNR of the hole pixels against
-the float32 PyTorch model, >= 40 dB (issue 9), and the known pixels must still equal the input exactly. ONNX
+the float32 PyTorch model, >= 40 dB (issue 9), and the known pixels must still equal the input exactly; so are
+float32 graphs with 8-bit MatMul weights (``inpaint.weights`` int8, :mod:`inpaint.export.weights`). ONNX
 Runtime's CPU runs a float16 standard-op graph as written (its own casts around the float16 nodes it has no
 kernel for); it has no bfloat16 kernels, and onnxruntime-extensions' Python ops take no float16, so bf16 graphs
 and fp16 plugin graphs run as their :func:`~inpaint.export.precision.emulate_in_float32` twin (every reduced
@@ -103,8 +104,9 @@ def verify_onnx(model: InpaintModel, path: str | Path, atol: float = ATOL, min_p
     float32 graphs: max abs error <= ``atol``; reduced-precision graphs (metadata ``inpaint.precision``): hole PSNR
     >= ``min_psnr`` dB and known pixels exact.
     """
-    precision = _precision(path)
+    precision, weights = _precision(path)
     session, mode = (onnx_session(path), "ort") if precision == "fp32" else _reduced_session(path, precision)
+    exact_graph = precision == weights == "fp32"  # else judged by hole PSNR (8-bit weights round like fp16 does)
     reference = GraphContract(model.eval()).eval()
     image2, mask2 = example_inputs(model, batch=1, seed=1)
     cases = {
@@ -120,7 +122,7 @@ def verify_onnx(model: InpaintModel, path: str | Path, atol: float = ATOL, min_p
         hole = np.broadcast_to(mask.numpy() > 0.5, want.shape)
         exact = bool(np.array_equal(got[~hole], image.numpy()[~hole]))
         report.append(Case(name, tuple(image.shape), float(np.abs(got - want).max()), psnr_db(got, want, hole), mode, exact))
-    if precision == "fp32":
+    if exact_graph:
         worst = max(report, key=lambda c: c.max_abs_err)
         if not worst.max_abs_err <= atol:
             raise VerificationError(f"{path}: ONNX Runtime differs from PyTorch by {worst.max_abs_err:.2e} on '{worst.name}' {worst.shape} (tolerance {atol:.0e})")
@@ -128,18 +130,18 @@ def verify_onnx(model: InpaintModel, path: str | Path, atol: float = ATOL, min_p
     worst = min(report, key=lambda c: c.psnr_db)
     if not worst.psnr_db >= min_psnr:
         raise VerificationError(
-            f"{path}: the {precision} graph ({worst.mode}) reaches only {worst.psnr_db:.1f} dB PSNR against float32 PyTorch in the holes "
+            f"{path}: the {precision} graph (weights {weights}, {worst.mode}) reaches only {worst.psnr_db:.1f} dB PSNR against float32 PyTorch in the holes "
             f"on '{worst.name}' {worst.shape} (needs {min_psnr:.0f} dB)"
         )
     for case in report:
         if not case.known_exact:
-            raise VerificationError(f"{path}: the {precision} graph changes known pixels on '{case.name}' {case.shape}; they must equal the input")
+            raise VerificationError(f"{path}: the {precision} graph (weights {weights}) changes known pixels on '{case.name}' {case.shape}; they must equal the input")
     return report
 
 
-def _precision(path: str | Path) -> str:
-    """The graph's ``inpaint.precision`` metadata (``fp32`` when absent: files written before it existed)."""
+def _precision(path: str | Path) -> tuple[str, str]:
+    """The graph's ``inpaint.precision`` and ``inpaint.weights`` metadata (``fp32`` when absent: older files)."""
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return meta.get(C.KEY_PRECISION, "fp32")
+    return meta.get(C.KEY_PRECISION, "fp32"), meta.get(C.KEY_WEIGHTS, "fp32")

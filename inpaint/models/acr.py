@@ -15,13 +15,17 @@ per axis).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from inpaint.models.ffc import GLOBAL_RATIO, FFCResnetBlock
 from inpaint.ops.attention_aggregate.op import masked_attention_aggregate
+from inpaint.ops.conv_s2d import conv2d_few_outputs
 from inpaint.ops.conv_transpose import conv_transpose2d
+from inpaint.ops.mode import exporting
 
 #: side of the grid on which the authors compute the masking positional encoding (``pos_size`` in their configs)
 MPE_GRID = 32
@@ -140,18 +144,36 @@ class MaskedPositionalEncoding(nn.Module):
         self.distance_scale = nn.Parameter(torch.tensor(1.0), requires_grad=False)
         self.direction_scale = nn.Parameter(torch.tensor(1.0), requires_grad=False)
 
-    def forward(self, mask: torch.Tensor) -> torch.Tensor:
-        _, _, h, w = mask.shape
+    def cells(self, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoding on the grid: (hole-cell embeddings (B, dim, g, g), the known pixels' embedding (1, dim, 1, 1)).
+
+        Summed on the grid, upsampled once by the caller: the same float operations per pixel as summing two
+        upsampled embeddings (upsampling copies), with one full-resolution tensor instead of five.
+        """
         distance, direction = mask_distance_grid(mask, self.grid, self.steps)  # (B, g, g), (B, 4, g, g)
         index = distance_index(distance, self.grid, self.num)
         dist_emb = F.embedding(index, self.distance_table).permute(0, 3, 1, 2)  # (B, dim, g, g)
         dir_emb = torch.einsum("bkyx,kd->bdyx", direction, self.direction_table)  # (B, dim, g, g)
-        hole = mask > 0.5  # (B, 1, H, W)
-        # summed on the grid, then upsampled once: the same float operations per pixel as summing two upsampled
-        # embeddings (upsampling copies), with one full-resolution tensor instead of five
         emb = self.distance_scale * dist_emb + self.direction_scale * dir_emb  # (B, dim, g, g)
         known = self.distance_scale * self.distance_table[0].view(1, -1, 1, 1)  # index 0, no direction
-        return torch.where(hole, upsample_cells(emb, h, w), known)
+        return emb, known
+
+    def forward(self, mask: torch.Tensor) -> torch.Tensor:
+        _, _, h, w = mask.shape
+        emb, known = self.cells(mask)
+        return torch.where(mask > 0.5, upsample_cells(emb, h, w), known)
+
+
+def hole_cells(mask: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """``hole * upsample_cells(cells)`` as ONE broadcast multiply, no upsampled copy of ``cells``.
+
+    mask (B, 1, H, W) float, 1 = hole; cells (B, C, g, g) with H, W multiples of g -> (B, C, H, W): the cell's
+    value at hole pixels, 0 at known ones.
+    """
+    b, _, h, w = mask.shape
+    c, gh, gw = cells.shape[1:]
+    hole = (mask > 0.5).to(cells.dtype).reshape(b, 1, gh, h // gh, gw, w // gw)
+    return (hole * cells[:, :, :, None, :, None]).reshape(b, c, h, w)
 
 
 # --- prior features ----------------------------------------------------------------------------------------
@@ -160,7 +182,9 @@ class GatedDeconv(nn.Module):
     """Gated transposed conv (Yu et al. ICCV 2019), x2 upsampling: ConvTranspose2d(k4, s2, p1) to 2*C_out
     channels, split (feature, gate), feature * sigmoid(gate).
 
-    forward(x: (B, C_in, h, w)) -> (B, C_out, 2h, 2w).
+    forward(x: (B, C_in, h, w)) -> (B, C_out, 2h, 2w); ``forward(x, then)`` applies the pointwise ``then`` after the
+    gating, inside the transposed conv's output phases when exporting (:func:`~inpaint.ops.conv_transpose.conv_transpose2d`),
+    so the (B, 2C_out, 2h, 2w) pre-gate tensor never exists whole.
     """
 
     def __init__(self, in_ch: int, out_ch: int):
@@ -168,9 +192,14 @@ class GatedDeconv(nn.Module):
         self.out_ch = out_ch
         self.conv = nn.ConvTranspose2d(in_ch, 2 * out_ch, kernel_size=4, stride=2, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feature, gate = torch.split(conv_transpose2d(x, self.conv), self.out_ch, dim=1)  # exported as 4 phase convs
+    def gate(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, 2C_out, ...) -> (B, C_out, ...): feature * sigmoid(gate), pixel by pixel."""
+        feature, gate = torch.split(y, self.out_ch, dim=1)
         return feature * torch.sigmoid(gate)
+
+    def forward(self, x: torch.Tensor, then: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        pointwise = self.gate if then is None else (lambda y: then(self.gate(y)))
+        return conv_transpose2d(x, self.conv, pointwise)  # exported as 4 phase convs, gated phase by phase
 
 
 def coordinate_grid(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
@@ -195,7 +224,7 @@ class PriorLevel(nn.Module):
         self.scale = nn.Parameter(torch.tensor(0.0))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = F.relu(self.bn(self.deconv(x)))
+        x = self.deconv(x, lambda y: F.relu(self.bn(y)))  # BN (eval: per channel) and ReLU are pointwise
         return x, x * self.scale
 
 
@@ -242,8 +271,9 @@ class ConvLevel(nn.Module):
         self.bn = nn.BatchNorm2d(out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = conv_transpose2d(x, self.conv) if isinstance(self.conv, nn.ConvTranspose2d) else self.conv(x)
-        return F.relu(self.bn(y))
+        if isinstance(self.conv, nn.ConvTranspose2d):  # exported: BN and ReLU per phase, fused into each phase's Conv
+            return conv_transpose2d(x, self.conv, lambda y: F.relu(self.bn(y)))
+        return F.relu(self.bn(self.conv(x)))
 
 
 class ACRGenerator(nn.Module):
@@ -277,6 +307,25 @@ class ACRGenerator(nn.Module):
         self.up = nn.ModuleList(ConvLevel(ngf * 2 ** (3 - i), ngf * 2 ** (2 - i), up=True) for i in range(3))
         self.head = nn.Conv2d(ngf, 3, kernel_size=7)
 
+    def encode_input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """ReLU(BN(stem(cat(image * (1 - mask), mask)) + MPE(mask))): (B, ngf, H, W).
+
+        Exported (eval mode) as one convolution with the BatchNorm folded into its weights, plus the MPE's
+        hole term (:func:`hole_cells`) added before the ReLU, which ONNX Runtime fuses into that convolution;
+        the known pixels' embedding is a constant, folded into the bias. Same sums in another order: the two forms
+        agree to float rounding (the full-resolution Where, BatchNorm and upsampled embeddings of the eager form
+        are 4 passes over (B, ngf, H, W) more, and 2 more such tensors alive; README "FAR on the CPU").
+        """
+        x = F.pad(torch.cat([image * (1 - mask), mask], dim=1), (3, 3, 3, 3), mode="reflect")  # (B, 4, H+6, W+6)
+        if not (exporting() and not self.training):
+            return F.relu(self.stem_bn(self.stem(x) + self.mpe(mask)))
+        bn = self.stem_bn
+        a = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (ngf,): BN(y) = a * y + (beta - a * mean)
+        emb, known = self.mpe.cells(mask)  # (B, ngf, g, g), (1, ngf, 1, 1)
+        bias = a * (self.stem.bias + known.flatten() - bn.running_mean) + bn.bias
+        y = F.conv2d(x, self.stem.weight * a.view(-1, 1, 1, 1), bias)  # (B, ngf, H, W): BN(stem + known)
+        return F.relu(y + hole_cells(mask, a.view(1, -1, 1, 1) * (emb - known)))
+
     def aggregate(self, x: torch.Tensor, attention: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """x + scale * prior-attention aggregation of x (x at 1/8 of the image, 16 * r per axis)."""
         return x + scale * masked_attention_aggregate(x, attention.to(x.dtype), None)
@@ -284,9 +333,7 @@ class ACRGenerator(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor, prior: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         _, _, h, w = image.shape
         priors = self.prior(prior, h, w)  # finest first: H, H/2, H/4, H/8
-        x = torch.cat([image * (1 - mask), mask], dim=1)  # (B, 4, H, W)
-        x = self.stem(F.pad(x, (3, 3, 3, 3), mode="reflect")) + self.mpe(mask)  # (B, ngf, H, W)
-        x = F.relu(self.stem_bn(x))
+        x = self.encode_input(image, mask)  # (B, ngf, H, W)
         for level, p in zip(self.down, priors):
             x = level(x + p)  # (B, 8ngf, H/8, W/8) after the last
         x = self.aggregate(x, attention, self.attn_scale_in)
@@ -294,7 +341,8 @@ class ACRGenerator(nn.Module):
         x = self.aggregate(x, attention, self.attn_scale_out)
         for level in self.up:
             x = level(x)  # (B, ngf, H, W) after the last
-        return torch.sigmoid(self.head(F.pad(x, (3, 3, 3, 3), mode="reflect")))
+        x = F.pad(x, (3, 3, 3, 3), mode="reflect")  # (B, ngf, H+6, W+6)
+        return torch.sigmoid(conv2d_few_outputs(x, self.head.weight, self.head.bias))  # 3 channels: see inpaint.ops.conv_s2d
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaint.ops.fft.op import irfft2, rfft2
+from inpaint.ops.mode import exporting
 
 #: FAR's share of global (spectral) channels in every FFC of its residual blocks (the authors' 0.75 in/out).
 GLOBAL_RATIO = 0.75
@@ -62,9 +63,13 @@ class SpectralTransform(nn.Module):
         self.fu = FourierUnit(hidden, hidden)
         self.conv2 = nn.Conv2d(hidden, out_ch, kernel_size=1, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, out_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """``out_scale`` (C_out,): multiplies the output channels, folded into ``conv2``'s weights (a BatchNorm's
+        scale, see :meth:`FFC_BN_ACT.fused`)."""
         x = self.conv1(x)  # (B, C_out/2, H, W)
-        return self.conv2(x + self.fu(x))
+        if out_scale is None:
+            return self.conv2(x + self.fu(x))
+        return F.conv2d(x + self.fu(x), self.conv2.weight * out_scale.view(-1, 1, 1, 1))
 
 
 class FFC(nn.Module):
@@ -119,6 +124,41 @@ class FFC_BN_ACT(nn.Module):  # noqa: N801  (LaMa's name, kept so its state-dict
         y_l, y_g = self.ffc(x)
         return self.act_l(self.bn_l(y_l)), self.act_g(self.bn_g(y_g))
 
+    def fusable(self) -> bool:
+        """True when :meth:`fused` applies: both parts in and out, spatial convs with reflect padding, eval mode."""
+        ffc = self.ffc
+        convs = (ffc.convl2l, ffc.convl2g, ffc.convg2l)
+        return (not self.training and all(isinstance(c, nn.Conv2d) and c.padding_mode == "reflect" and c.stride == (1, 1)
+                                          and c.bias is None for c in convs)
+                and isinstance(ffc.convg2g, SpectralTransform) and isinstance(self.bn_l, nn.BatchNorm2d)
+                and isinstance(self.bn_g, nn.BatchNorm2d))
+
+    def fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The same layer on ONE tensor, as exported graphs compute it (eval mode, :meth:`fusable`).
+
+        x: (B, C_in, H, W), the first ``C_in_l`` channels local -> (B, C_out, H, W) = cat(act(bn_l(y_l)), act(bn_g(y_g))).
+        ``y_l = l2l(x_l) + g2l(x_g)`` is ONE convolution of the padded x with the two kernels side by side, and both
+        BatchNorms are folded into the convolutions before them (``y_g``'s into l2g and the spectral transform's
+        last 1x1 conv), so ONNX Runtime runs conv + activation (and conv + sum + activation) as single nodes; the
+        input is padded once for both local convolutions. Same sums in another order (float rounding apart).
+        """
+        ffc = self.ffc
+        in_l = ffc.convl2l.in_channels
+        xp = F.pad(x, (ffc.convl2l.padding[0],) * 4, mode="reflect")  # (B, C_in, H+2p, W+2p)
+        scale_l, shift_l = batchnorm_affine(self.bn_l)
+        local = torch.cat([ffc.convl2l.weight, ffc.convg2l.weight], dim=1) * scale_l.view(-1, 1, 1, 1)
+        y_l = self.act_l(F.conv2d(xp, local, shift_l))  # (B, C_out_l, H, W)
+        scale_g, shift_g = batchnorm_affine(self.bn_g)
+        y_g = F.conv2d(xp[:, :in_l], ffc.convl2g.weight * scale_g.view(-1, 1, 1, 1), shift_g)
+        y_g = self.act_g(y_g + ffc.convg2g(x[:, in_l:], out_scale=scale_g))  # (B, C_out_g, H, W)
+        return torch.cat([y_l, y_g], dim=1)
+
+
+def batchnorm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode BatchNorm as ``scale * y + shift`` per channel: (C,), (C,)."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
 
 class FFCResnetBlock(nn.Module):
     """Residual block of two 3x3 :class:`FFC_BN_ACT` (ReLU) on one tensor split (local, global) along channels.
@@ -134,6 +174,8 @@ class FFCResnetBlock(nn.Module):
         self.ffc2 = FFC_BN_ACT(channels, channels, 3, ratio_global, ratio_global, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if exporting() and self.ffc1.fusable() and self.ffc2.fusable():  # one tensor throughout (FFC_BN_ACT.fused)
+            return x + self.ffc2.fused(self.ffc1.fused(x))
         x_l, x_g = torch.split(x, list(self.split), dim=1)  # (B, C_l, H, W), (B, C_g, H, W)
         y_l, y_g = self.ffc2(self.ffc1((x_l, x_g)))
         return x + torch.cat([y_l, y_g], dim=1)

@@ -33,6 +33,26 @@ def test_phase_form_is_exact_in_float64(k, s, p, op):
     assert (conv_transpose2d_phases(x, w, None, s, p, op) - F.conv_transpose2d(x, w, None, s, p, op)).abs().max().item() < 1e-12
 
 
+@pytest.mark.parametrize("k,s,p,op", [(4, 2, 1, 0), (3, 2, 1, 1)])
+def test_pointwise_per_phase_equals_pointwise_on_the_output(k, s, p, op):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 6, 5, generator=g, dtype=torch.float64)
+    w, b = torch.randn(3, 8, k, k, generator=g, dtype=torch.float64), torch.randn(8, generator=g, dtype=torch.float64)
+    bn = nn.BatchNorm2d(4).double().eval()
+    bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(-1, 1)
+
+    def gate(y):  # FAR's gated deconv + BN + ReLU: a pointwise map from 8 to 4 channels
+        f, t = torch.split(y, 4, dim=1)
+        return torch.relu(bn(f * torch.sigmoid(t)))
+
+    want = gate(F.conv_transpose2d(x, w, b, s, p, op))
+    got = conv_transpose2d_phases(x, w, b, s, p, op, pointwise=gate)
+    assert got.shape == want.shape == (2, 4, 6 * s, 5 * s) and (got - want).abs().max().item() < 1e-12
+    module = nn.ConvTranspose2d(3, 8, k, s, p, output_padding=op).double()
+    with torch.no_grad():
+        assert torch.equal(conv_transpose2d(x, module, gate), gate(module(x)))  # eager: the module, then pointwise
+
+
 def test_inexact_geometry_is_refused_and_dispatcher_falls_back():
     x, w = torch.randn(1, 2, 4, 4), torch.randn(2, 3, 3, 3)
     with pytest.raises(ValueError, match="k \\+ output_padding"):
@@ -69,6 +89,7 @@ def test_export_has_no_conv_transpose_and_matches_at_two_sizes(tmp_path):
     proto.ir_version = min(proto.ir_version, 10)
     ops = [n.op_type for n in proto.graph.node]
     assert "ConvTranspose" not in ops and ops.count("Conv") == 8
+    assert "Slice" not in ops  # every phase reads x itself, its offsets are the Conv's zero padding
     onnx.save(proto, tmp_path / "up.onnx")
     sess = ort.InferenceSession(str(tmp_path / "up.onnx"), providers=["CPUExecutionProvider"])
     for shape in [(1, 3, 16, 16), (3, 3, 5, 11)]:

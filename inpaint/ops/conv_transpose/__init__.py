@@ -12,6 +12,6 @@ their outputs.
 """
 
 from inpaint.ops.conv_transpose.op import conv_transpose2d
-from inpaint.ops.conv_transpose.phases import conv_transpose2d_phases, phase_taps
+from inpaint.ops.conv_transpose.phases import conv_transpose2d_phases, interleave_phases, phase_convolutions, phase_taps
 
-__all__ = ["conv_transpose2d", "conv_transpose2d_phases", "phase_taps"]
+__all__ = ["conv_transpose2d", "conv_transpose2d_phases", "interleave_phases", "phase_convolutions", "phase_taps"]

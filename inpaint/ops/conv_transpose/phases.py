@@ -13,6 +13,8 @@ the input (``k + output_padding - 2p == s``: MADF's k4 s2 p1 and the ACR's k3 s2
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -29,16 +31,20 @@ def phase_taps(k: int, s: int, p: int) -> list[tuple[int, list[int]]]:
     return out
 
 
-def conv_transpose2d_phases(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
-                            output_padding: int = 0) -> torch.Tensor:
-    """``F.conv_transpose2d(x, weight, bias, stride, padding, output_padding)`` (groups 1, dilation 1, square kernel,
-    same stride and padding on both axes) as ``stride**2`` convolutions.
+def phase_convolutions(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
+                       output_padding: int = 0) -> list[list[torch.Tensor]]:
+    """The ``stride**2`` output phases of ``F.conv_transpose2d(x, weight, bias, stride, padding, output_padding)``,
+    each an ordinary convolution of ``x`` (module docstring), not yet interleaved.
+
+    Every phase reads ``x`` itself: its input offsets ``d_lo .. d_hi`` become the convolution's own zero padding
+    (``-d_lo`` before, ``d_hi`` after, a ``Pad`` that ONNX Runtime fuses into the ``Conv``), so no phase copies a
+    shifted window of a padded input.
 
     Args:
         x: (N, C_in, h, w) float.
         weight: (C_in, C_out, k, k) the transposed conv's kernel; bias: (C_out,) or None.
     Returns:
-        (N, C_out, s*h, s*w).
+        rows[b_y][b_x]: (N, C_out, h, w), the output pixels (s*a + b_y, s*c + b_x).
     Raises:
         ValueError: the geometry does not give an output of exactly ``s`` times the input.
     """
@@ -46,23 +52,47 @@ def conv_transpose2d_phases(x: torch.Tensor, weight: torch.Tensor, bias: torch.T
     if weight.shape[-2] != k or k + output_padding - 2 * p != s:
         raise ValueError(f"phase form needs a square kernel with k + output_padding - 2p == stride (k={k}, s={s}, p={p}, op={output_padding})")
     taps = phase_taps(k, s, p)
-    lo = min(d for d, _ in taps)
-    hi = max(d + len(t) - 1 for d, t in taps)
-    pad_lo, pad_hi = max(0, -lo), max(0, hi)
-    xp = F.pad(x, (pad_lo, pad_hi, pad_lo, pad_hi))  # (N, C_in, h + pad_lo + pad_hi, ...)
-
-    def window(d: int, n_taps: int):  # rows/cols of xp that phase (d, n_taps) reads: start, end (negative, or None)
-        start = pad_lo + d
-        end = pad_hi - (d + n_taps - 1)  # how many trailing padded rows it does not read
-        return slice(start, -end if end > 0 else None)
-
     rows = []
     for dy, ty in taps:
         cols = []
         for dx, tx in taps:
             kernel = weight[:, :, ty][:, :, :, tx].transpose(0, 1)  # (C_out, C_in, len(ty), len(tx))
-            cols.append(F.conv2d(xp[:, :, window(dy, len(ty)), window(dx, len(tx))], kernel, bias))  # (N, C_out, h, w)
-        rows.append(torch.stack(cols, -1))  # (N, C_out, h, w, s): phase b_x last
-    y = torch.stack(rows, 3)  # (N, C_out, h, s, w, s)
+            pads = (-dx, dx + len(tx) - 1, -dy, dy + len(ty) - 1)  # left, right, top, bottom (negative: crop)
+            xp = F.pad(x, pads) if any(pads) else x
+            cols.append(F.conv2d(xp, kernel, bias))  # (N, C_out, h, w)
+        rows.append(cols)
+    return rows
+
+
+def interleave_phases(rows: list[list[torch.Tensor]]) -> torch.Tensor:
+    """rows[b_y][b_x] (N, C, h, w) each, s x s of them -> (N, C, s*h, s*w) with pixel (s*a + b_y, s*c + b_x) from
+    phase (b_y, b_x)."""
+    s = len(rows)
+    y = torch.stack([torch.stack(cols, -1) for cols in rows], 3)  # (N, C, h, s, w, s): b_y before w, b_x last
     n, c, h, _, w, _ = y.shape
     return y.reshape(n, c, h * s, w * s)
+
+
+def conv_transpose2d_phases(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
+                            output_padding: int = 0, pointwise: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """``pointwise(F.conv_transpose2d(x, weight, bias, stride, padding, output_padding))`` (groups 1, dilation 1,
+    square kernel, same stride and padding on both axes) as ``stride**2`` convolutions (:func:`phase_convolutions`),
+    ``pointwise`` applied to each phase before they are interleaved.
+
+    ``pointwise`` must treat every pixel on its own (activations, gating between channel groups, BatchNorm in eval
+    mode, scaling): then applying it per phase equals applying it to the whole output, and the large intermediates
+    of the layer stay at the phases' size (FAR's gated deconvs at full resolution: README "FAR on the CPU").
+
+    Args:
+        x: (N, C_in, h, w) float.
+        weight: (C_in, C_out, k, k) the transposed conv's kernel; bias: (C_out,) or None.
+        pointwise: (N, C_out, h, w) -> (N, C', h, w); None = identity.
+    Returns:
+        (N, C', s*h, s*w).
+    Raises:
+        ValueError: the geometry does not give an output of exactly ``s`` times the input.
+    """
+    rows = phase_convolutions(x, weight, bias, stride, padding, output_padding)
+    if pointwise is not None:
+        rows = [[pointwise(phase) for phase in cols] for cols in rows]
+    return interleave_phases(rows)

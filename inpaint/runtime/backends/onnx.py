@@ -20,6 +20,12 @@ Session settings (:func:`session_options`), chosen by measuring MADF and FAR at 
   pattern plans one block for all of a run's intermediate tensors, which for MADF at 512 x 512 put the peak
   340 MB higher (1432 vs 1095 MB) at no measurable gain in time; without the arena every large tensor is a
   fresh ``mmap`` whose pages fault in again on each run (FAR: up to 2x slower under load, peak only 5-10 % lower);
+- memory reuse off (``enable_mem_reuse = False``): ONNX Runtime's planner hands a freed tensor's buffer to a later
+  tensor with the same symbolic shape, however far away in the graph, and the buffer then stays allocated in
+  between. In these dynamic-shape graphs that kept the gated deconvs' phase buffers of FAR's prior encoder alive
+  through the nine FFC blocks until the up convolutions reused them: FAR at 512 x 512 peak 1119 -> 780 MB (int8
+  MAE weights; 1604 -> 1053 MB in float32), MADF 842 -> 798 MB, same latency (1.66 / 1.63 s, 0.75 / 0.77 s).
+  Without its planned reuse the arena still recycles freed blocks;
 - weight prepacking on (ONNX Runtime's default): switching it off changed neither peak nor resident memory
   measurably here, and it lets Conv / MatMul skip repacking their weights on every call;
 - after the session is built, the C heap's free memory goes back to the system (glibc ``malloc_trim``, Linux):
@@ -82,6 +88,7 @@ def physical_cores() -> int:
 MEMORY_ARENA = True
 PREPACK_WEIGHTS = True
 MEMORY_PATTERN = False
+MEMORY_REUSE = False
 
 
 def session_options(options=None, threads: int | None = None, arena: bool = MEMORY_ARENA, prepack: bool = PREPACK_WEIGHTS):
@@ -97,6 +104,7 @@ def session_options(options=None, threads: int | None = None, arena: bool = MEMO
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.enable_cpu_mem_arena = arena
     options.enable_mem_pattern = MEMORY_PATTERN
+    options.enable_mem_reuse = MEMORY_REUSE
     options.add_session_config_entry("session.disable_prepacking", "0" if prepack else "1")
     return options
 

@@ -33,6 +33,7 @@ def test_session_options_defaults_and_overrides():
     options = onnx_backend.session_options()
     assert options.intra_op_num_threads == onnx_backend.physical_cores() >= 1
     assert options.enable_cpu_mem_arena is onnx_backend.MEMORY_ARENA and options.enable_mem_pattern is onnx_backend.MEMORY_PATTERN
+    assert options.enable_mem_reuse is onnx_backend.MEMORY_REUSE is False
     assert options.get_session_config_entry("session.disable_prepacking") == ("0" if onnx_backend.PREPACK_WEIGHTS else "1")
     options = onnx_backend.session_options(threads=3, arena=not onnx_backend.MEMORY_ARENA, prepack=False)
     assert options.intra_op_num_threads == 3 and options.enable_cpu_mem_arena is not onnx_backend.MEMORY_ARENA
