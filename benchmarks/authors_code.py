@@ -259,13 +259,13 @@ def _prepare(model: str, repo: str, workdir: Path) -> None:
 def _run_ours(model: str, engine: str, size: int, threads: int, repeats: int, workdir: Path) -> dict:
     image, mask = _inputs(size)
     if engine in ("onnx", "onnx-int8"):
-        from inpaint.runtime.backends.onnx import SessionFromOnnx
+        from inpaint.runtime.backends.onnx import SessionFromOnnx, owned
 
         name = f"{model}.onnx" if engine == "onnx" else f"{model}-int8.onnx"
         session = SessionFromOnnx(workdir / name, "cpu", threads=threads)()
 
-        def forward():
-            return session.run(None, {"image": image, "mask": mask})[0]
+        def forward():  # as the backend's runner does (OnnxRunner.infer_impl)
+            return owned(session.run(None, {"image": image, "mask": mask})[0])
     else:
         import torch
 

@@ -227,6 +227,11 @@ class PriorLevel(nn.Module):
         x = self.deconv(x, lambda y: F.relu(self.bn(y)))  # BN (eval: per channel) and ReLU are pointwise
         return x, x * self.scale
 
+    def prior_only(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward(x)[1]`` without the unscaled output: the scale is applied phase by phase in exported graphs
+        (FAR's finest level: one (B, ngf, H, W) tensor less at the graph's memory peak)."""
+        return self.deconv(x, lambda y: F.relu(self.bn(y)) * self.scale)
+
 
 class PriorEncoder(nn.Module):
     """The MAE prior features for the ACR encoder (the authors' ``GCEncoder`` minus the MPE, which lives in
@@ -248,9 +253,10 @@ class PriorEncoder(nn.Module):
         x = F.interpolate(features, size=(h, w), mode="bilinear", align_corners=False)
         x = torch.cat([x, coordinate_grid(h, w, x).expand(x.shape[0], -1, -1, -1)], dim=1)  # (B, C_prior+2, H/16, W/16)
         out = []
-        for level in self.levels:
+        for level in self.levels[:-1]:
             x, prior = level(x)
             out.append(prior)
+        out.append(self.levels[-1].prior_only(x))  # the finest level feeds no further level: no unscaled copy
         return out[::-1]
 
 

@@ -48,7 +48,7 @@ from inpaint.export import contract as C
 from inpaint.ops.ort_custom_ops import custom_op_session_options, graph_custom_ops
 from inpaint.runtime.backends.base import ModelInfo, Runner
 
-__all__ = ["SessionFromOnnx", "OnnxRunner", "load", "physical_cores", "providers_for", "session_options"]
+__all__ = ["SessionFromOnnx", "OnnxRunner", "load", "owned", "physical_cores", "providers_for", "session_options"]
 
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 
@@ -116,6 +116,16 @@ def release_free_heap() -> bool:
         return bool(libc.malloc_trim(0))
     except (OSError, AttributeError):  # no C library by that name, or not glibc (macOS, musl)
         return False
+
+
+def owned(out: np.ndarray) -> np.ndarray:
+    """``out`` as an array that owns its memory (a copy when it is a view).
+
+    ``InferenceSession.run`` returns views of ONNX Runtime's own buffers, from its memory arena; an output still held
+    while the next batch runs pins its arena block, and the arena then grows by a whole new region: FAR at 512 x 512
+    peaked at 877 instead of 777 MB from the third run on. The copy is one pass over the output (3 MB there).
+    """
+    return out if out.flags.owndata else np.array(out, copy=True)
 
 
 class SessionFromOnnx:
@@ -191,7 +201,7 @@ class OnnxRunner(Runner):
 
     def infer_impl(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         (out,) = self._session.run([C.OUTPUT], {C.INPUT_IMAGE: image, C.INPUT_MASK: mask})
-        return out
+        return owned(out)
 
     def deactivate_impl(self) -> None:
         self._session = None

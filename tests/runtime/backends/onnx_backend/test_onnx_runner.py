@@ -51,3 +51,17 @@ def test_a_broken_or_foreign_onnx_file_is_a_user_error(tmp_path):
     onnx.save(model, foreign)
     with pytest.raises(UserError, match="graph contract"):
         load_runner(foreign).activate()
+
+
+def test_outputs_own_their_memory_and_survive_the_next_batch(model_files):
+    rng = np.random.default_rng(0)
+    mask = np.zeros((1, 1, 32, 48), np.float32)
+    mask[..., 8:24, 10:30] = 1
+    with load_runner(model_files["onnx"], "onnx", "cpu") as runner:
+        first = runner.infer(rng.random((1, 3, 32, 48), dtype=np.float32), mask)
+        kept = first.copy()
+        for _ in range(3):  # later batches must neither reuse nor pin the first output's buffer
+            runner.infer(rng.random((1, 3, 32, 48), dtype=np.float32), mask)
+        assert first.flags.owndata and np.array_equal(first, kept)
+    view = np.arange(6.0)[1:]
+    assert not view.flags.owndata and onnx_backend.owned(view).flags.owndata and np.array_equal(onnx_backend.owned(view), view)
