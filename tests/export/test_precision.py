@@ -221,7 +221,7 @@ def test_export_cli_precision(tmp_path, capsys):
     ckpt = save_model(build_model("madf-t"), tmp_path / "m.safetensors")
     assert main(["export", str(ckpt), "--ops", "standard", "--precision", "fp16", "--verify", "-o", str(tmp_path / "m16.onnx")]) == 0
     out = capsys.readouterr().out
-    assert "hole PSNR" in out and "(ort)" in out and "fp16, opset 18" in out
+    assert "hole PSNR" in out and "(ort)" in out and "fp16, weights fp32, opset 18" in out
     proto = onnx.load(str(tmp_path / "m16.onnx"))
     assert {p.key: p.value for p in proto.metadata_props}[C.KEY_PRECISION] == "fp16"
     assert main(["export", str(ckpt), "--precision", "bf16", "-o", str(tmp_path / "m-bf16.onnx")]) == 0
