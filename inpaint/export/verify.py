@@ -104,7 +104,7 @@ def verify_onnx(model: InpaintModel, path: str | Path, atol: float = ATOL, min_p
     float32 graphs: max abs error <= ``atol``; reduced-precision graphs (metadata ``inpaint.precision``): hole PSNR
     >= ``min_psnr`` dB and known pixels exact.
     """
-    precision, weights = _precision(path)
+    precision, weights = _graph_types(path)
     session, mode = (onnx_session(path), "ort") if precision == "fp32" else _reduced_session(path, precision)
     exact_graph = precision == weights == "fp32"  # else judged by hole PSNR (8-bit weights round like fp16 does)
     reference = GraphContract(model.eval()).eval()
@@ -139,7 +139,7 @@ def verify_onnx(model: InpaintModel, path: str | Path, atol: float = ATOL, min_p
     return report
 
 
-def _precision(path: str | Path) -> tuple[str, str]:
+def _graph_types(path: str | Path) -> tuple[str, str]:
     """The graph's ``inpaint.precision`` and ``inpaint.weights`` metadata (``fp32`` when absent: older files)."""
     import onnx
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpaint.models.ffc import GLOBAL_RATIO, FFCResnetBlock
+from inpaint.models.ffc import GLOBAL_RATIO, FFCResnetBlock, batchnorm_affine
 from inpaint.ops.attention_aggregate.op import masked_attention_aggregate
 from inpaint.ops.conv_s2d import conv2d_few_outputs
 from inpaint.ops.conv_transpose import conv_transpose2d
@@ -325,12 +325,11 @@ class ACRGenerator(nn.Module):
         x = F.pad(torch.cat([image * (1 - mask), mask], dim=1), (3, 3, 3, 3), mode="reflect")  # (B, 4, H+6, W+6)
         if not (exporting() and not self.training):
             return F.relu(self.stem_bn(self.stem(x) + self.mpe(mask)))
-        bn = self.stem_bn
-        a = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (ngf,): BN(y) = a * y + (beta - a * mean)
+        scale, shift = batchnorm_affine(self.stem_bn)  # (ngf,) each: BN(y) = scale * y + shift
         emb, known = self.mpe.cells(mask)  # (B, ngf, g, g), (1, ngf, 1, 1)
-        bias = a * (self.stem.bias + known.flatten() - bn.running_mean) + bn.bias
-        y = F.conv2d(x, self.stem.weight * a.view(-1, 1, 1, 1), bias)  # (B, ngf, H, W): BN(stem + known)
-        return F.relu(y + hole_cells(mask, a.view(1, -1, 1, 1) * (emb - known)))
+        bias = scale * (self.stem.bias + known.flatten()) + shift
+        y = F.conv2d(x, self.stem.weight * scale.view(-1, 1, 1, 1), bias)  # (B, ngf, H, W): BN(stem + known)
+        return F.relu(y + hole_cells(mask, scale.view(1, -1, 1, 1) * (emb - known)))
 
     def aggregate(self, x: torch.Tensor, attention: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """x + scale * prior-attention aggregation of x (x at 1/8 of the image, 16 * r per axis)."""

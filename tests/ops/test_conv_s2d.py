@@ -1,7 +1,5 @@
 """The space-to-depth form of a convolution with few output channels (exported graphs) against ``F.conv2d``."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -9,8 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaint.ops.conv_s2d import conv2d_few_outputs, conv2d_s2d, s2d_kernel
-from inpaint.ops.mode import export_mode
 
+from tests.ops.export_lowering import export_standard
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("hw", [(10, 12), (16, 6)])
@@ -23,7 +21,6 @@ def test_s2d_form_is_exact_in_float64(k, hw):
     assert got.shape == want.shape and (got - want).abs().max().item() < 1e-12
     assert (conv2d_s2d(x, w, None) - F.conv2d(x, w)).abs().max().item() < 1e-12
 
-
 def test_s2d_kernel_keeps_every_tap_once():
     w = torch.arange(2 * 3 * 7 * 7, dtype=torch.float64).reshape(2, 3, 7, 7) + 1
     k = s2d_kernel(w)
@@ -34,13 +31,11 @@ def test_s2d_kernel_keeps_every_tap_once():
             taps = k[o * 4 + phase]
             assert sorted(taps[taps != 0].tolist()) == sorted(w[o].flatten().tolist())
 
-
 def test_odd_sizes_are_refused_and_eager_dispatch_is_conv2d():
     x, w = torch.randn(1, 2, 11, 12), torch.randn(3, 2, 3, 3)
     with pytest.raises(ValueError, match="multiples of 2"):
         conv2d_s2d(x, w, None)
     assert torch.equal(conv2d_few_outputs(x, w, None), F.conv2d(x, w))
-
 
 class _Head(nn.Module):
     def __init__(self):
@@ -50,20 +45,13 @@ class _Head(nn.Module):
     def forward(self, x):
         return conv2d_few_outputs(F.pad(x, (3, 3, 3, 3), mode="reflect"), self.conv.weight, self.conv.bias)
 
-
 def test_export_uses_space_to_depth_and_matches(tmp_path):
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     model = _Head().eval()
     x = torch.randn(1, 16, 32, 48)
-    dim = torch.export.Dim
-    shapes = {"x": {2: dim("h", min=8, max=4096), 3: dim("w", min=8, max=4096)}}
-    with export_mode(custom_nodes=False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(model, (x,), dynamo=True, input_names=["x"], output_names=["y"], dynamic_shapes=shapes, verbose=False)
-    proto = program.model_proto
-    proto.ir_version = min(proto.ir_version, 10)
+    proto = export_standard(model, x, batch_dynamic=False, min_side=8)
     ops = [n.op_type for n in proto.graph.node]
     assert "SpaceToDepth" in ops and "DepthToSpace" in ops and ops.count("Conv") == 1
     conv = next(n for n in proto.graph.node if n.op_type == "Conv")

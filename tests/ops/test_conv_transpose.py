@@ -1,6 +1,5 @@
 """The phase form of the transposed convolution (exported graphs) against ``F.conv_transpose2d``."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ from torch import nn
 
 from inpaint.ops.conv_transpose import conv_transpose2d, conv_transpose2d_phases, phase_taps
 from inpaint.ops.mode import export_mode
+
+from tests.ops.export_lowering import export_standard
 
 # (k, stride, padding, output_padding): MADF's decoders, the ACR's up convs, and other exact geometries
 GEOMETRIES = [(4, 2, 1, 0), (3, 2, 1, 1), (2, 2, 0, 0), (6, 2, 2, 0), (5, 3, 1, 0), (1, 1, 0, 0)]
@@ -80,13 +81,7 @@ def test_export_has_no_conv_transpose_and_matches_at_two_sizes(tmp_path):
     x = torch.randn(2, 3, 6, 9)
     with torch.no_grad():
         assert torch.equal(model(x), model.b(torch.relu(model.a(x))))  # eager: the modules themselves
-    dim = torch.export.Dim
-    shapes = {"x": {0: dim("n", min=1, max=64), 2: dim("h", min=2, max=4096), 3: dim("w", min=2, max=4096)}}
-    with export_mode(custom_nodes=False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(model, (x,), dynamo=True, input_names=["x"], output_names=["y"], dynamic_shapes=shapes, verbose=False)
-    proto = program.model_proto
-    proto.ir_version = min(proto.ir_version, 10)
+    proto = export_standard(model, x, batch_dynamic=True, min_side=2)
     ops = [n.op_type for n in proto.graph.node]
     assert "ConvTranspose" not in ops and ops.count("Conv") == 8
     assert "Slice" not in ops  # every phase reads x itself, its offsets are the Conv's zero padding
