@@ -10,6 +10,7 @@ from inpaint.ops.conv_s2d import conv2d_few_outputs, conv2d_s2d, s2d_kernel
 
 from tests.ops.export_lowering import export_standard
 
+
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("hw", [(10, 12), (16, 6)])
 def test_s2d_form_is_exact_in_float64(k, hw):
