@@ -94,6 +94,23 @@ def patch_masks(hole: torch.Tensor, patch: int) -> tuple[torch.Tensor, torch.Ten
     return any_hole, fully_hole
 
 
+#: tokens :func:`encoder_tokens` always keeps: at least two, so that no size of the exported graph can be 1 (the
+#: exporter then needs no broadcast branch in the attention); a removed one among them changes nothing
+MIN_ENCODER_TOKENS = 2
+
+
+def encoder_tokens(removed: torch.Tensor) -> torch.Tensor:
+    """Indices (K,) int64, ascending, of the tokens the key-masked encoder must compute: those some sample of
+    the batch keeps (``removed`` (B, L), 1 = removed), plus the first :data:`MIN_ENCODER_TOKENS` tokens.
+
+    K is known only at run time (ONNX ``NonZero``); 2 <= K <= L.
+    """
+    first = torch.arange(removed.shape[1], device=removed.device) < MIN_ENCODER_TOKENS
+    idx = torch.nonzero(~removed.bool().all(dim=0) | first).squeeze(1)
+    torch._check(idx.shape[0] >= MIN_ENCODER_TOKENS)  # tells the exporter that K is no broadcastable 1
+    return idx
+
+
 class MAEViT(nn.Module):
     """The raw network, with the authors' parameter names (``MaskedAutoencoderViT``).
 
@@ -157,13 +174,24 @@ class MAEViT(nn.Module):
         return self.norm(t)
 
     def encode_all(self, x: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
-        """All-token encoder (inference): every token is a query, tokens ``removed`` (B, L) 1 = hole are no
-        key of any block. Returns (B, L, dim); rows of removed tokens are meaningless (replaced in the decoder)."""
-        t = self.embed(x)
-        bias = key_mask_bias(removed)
+        """Key-masked encoder (inference; the authors' ``forward_encoder_with_mask``): tokens ``removed`` (B, L)
+        1 = hole are no key of any block. Returns (B, L, dim); rows of removed tokens are meaningless (the decoder
+        replaces them by the mask token).
+
+        The authors run every token as a query. A token removed in every sample of the batch is no key anywhere
+        and its output is replaced, so it cannot change any output that is used: only the K tokens that some
+        sample keeps go through the blocks (:func:`encoder_tokens`), and the others come back as zeros. Same
+        values for the kept rows (removed keys have exactly zero weight either way, :mod:`inpaint.models.vit`);
+        the encoder's cost falls with the hole's share of the tokens (FAR at 512 x 512 with the benchmark's
+        mask: README "FAR on the CPU").
+        """
+        t = self.embed(x)  # (B, L, dim)
+        idx = encoder_tokens(removed)  # (K,)
+        bias = key_mask_bias(removed.index_select(1, idx))  # (B, 1, 1, K)
+        tk = t.index_select(1, idx)  # (B, K, dim)
         for blk in self.blocks:
-            t, _ = blk(t, bias)
-        return self.norm(t)
+            tk, _ = blk(tk, bias)
+        return torch.zeros_like(t).index_copy(1, idx, self.norm(tk))
 
     # ---------------------------------------------------------------- decoder
     def decode(

@@ -48,6 +48,25 @@ def test_dft_graph_equals_matrix_graph_and_pytorch(graphs):
     assert all(c.max_abs_err <= 1e-4 for c in verify_onnx(model, paths[C.TARGET_ONNX_CPU]))
 
 
+def test_graphs_follow_the_masks_token_count(graphs):
+    """The MAE encoder's token count is the mask's (ONNX NonZero): no hole, all hole and a batch of two
+    different masks all give PyTorch's image."""
+    import torch
+
+    model, paths = graphs
+    image, _ = bench_inputs(256, 128, 2)
+    half = np.zeros((2, 1, 256, 256), np.float32)
+    half[0, :, :, :100] = 1
+    half[1, :, 150:, :] = 1
+    for mask in (np.zeros_like(half), np.ones_like(half), half):
+        with torch.no_grad():
+            want = model.predict(torch.from_numpy(image), torch.from_numpy(mask)).clamp(0, 1).numpy()
+        want = np.where(mask > 0.5, want, image)
+        for path in paths.values():
+            got = onnx_session(path).run([C.OUTPUT], {C.INPUT_IMAGE: image, C.INPUT_MASK: mask})[0]
+            assert np.abs(got - want).max() <= 1e-4
+
+
 def test_unknown_target_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="--target onnx-gpu"):
         export_onnx(far_t_switched_on(), tmp_path / "x.onnx", ops="standard", target="onnx-gpu")

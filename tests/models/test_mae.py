@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from inpaint.models import build_model, list_models
-from inpaint.models.mae import patch_masks, patchify, unpatchify
+from inpaint.models.mae import MIN_ENCODER_TOKENS, encoder_tokens, patch_masks, patchify, unpatchify
 from inpaint.models.vit import MASK_BIAS, key_mask_bias, sincos_pos_embed_2d
 
 
@@ -116,6 +116,35 @@ def test_all_token_key_masked_encoder_equals_token_dropping(tiny):
             keep = torch.nonzero(any_hole[b] == 0).flatten()
             dropped = tiny.net.encode_visible(x[b : b + 1], keep[None])
             assert (full[b, keep] - dropped[0]).abs().max() < 1e-5
+
+
+def test_encoder_tokens_are_the_ones_some_sample_keeps():
+    removed = torch.tensor([[1, 1, 0, 1, 0, 1], [1, 1, 1, 1, 0, 1]])
+    assert encoder_tokens(removed).tolist() == [0, 1, 2, 4]  # 2 and 4 kept somewhere; 0, 1 always (>= 2 rows)
+    assert encoder_tokens(torch.ones(1, 6)).tolist() == list(range(MIN_ENCODER_TOKENS))
+    assert encoder_tokens(torch.zeros(1, 6)).tolist() == list(range(6))
+
+
+def test_encoder_skips_tokens_removed_everywhere_without_changing_the_kept_rows(tiny):
+    """encode_all computes only the tokens some sample keeps; the rows it returns for them equal the authors'
+    computation with every token as a query (key-masked), and the decoder's output is unchanged."""
+    image, mask = torch.rand(2, 3, 256, 256), _mask()
+    x = tiny.normalize(image)
+    removed, _ = patch_masks(mask, 16)
+    net = tiny.net
+    with torch.no_grad():
+        t, bias = net.embed(x), key_mask_bias(removed)
+        for blk in net.blocks:
+            t, _ = blk(t, bias)
+        every = net.norm(t)  # (2, L, dim): all 256 tokens as queries
+        fast = net.encode_all(x, removed)
+        kept = (removed == 0).any(0)
+        assert 0 < int(kept.sum()) < 256  # the test mask leaves tokens out
+        assert (fast[:, kept] - every[:, kept]).abs().max() < 1e-5
+        assert (fast[:, ~kept & (torch.arange(256) >= MIN_ENCODER_TOKENS)] == 0).all()  # never computed
+        a, _ = net.decode(fast, removed)
+        b, _ = net.decode(every, removed)
+        assert (a - b).abs().max() < 1e-5
 
 
 def test_training_forward_equals_inference_path(tiny):

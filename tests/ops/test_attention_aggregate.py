@@ -19,6 +19,7 @@ from inpaint.ops.attention_aggregate import (
     masked_attention_aggregate_reference,
     resolve_rate,
 )
+from inpaint.ops.attention_aggregate.matmul import paste_matrix
 from inpaint.ops.attention_aggregate.numpy_impl import masked_attention_aggregate_numpy
 from inpaint.ops.mode import export_mode
 
@@ -77,6 +78,22 @@ def test_one_hot_attention_copies_the_attended_patch():
     quad = (patch[:, :2, :2] + patch[:, :2, 2:] + patch[:, 2:, :2] + patch[:, 2:, 2:]) / 4
     torch.testing.assert_close(y[0, :, 3:5, 3:5], quad, atol=1e-6, rtol=0)
     torch.testing.assert_close(y[0, :, 13:15, 21:23], quad, atol=1e-6, rtol=0)  # same everywhere inside
+
+
+def test_paste_matrix_is_the_overlap_add_of_the_four_shifted_scores():
+    """P[m, b] = sum over d in {0, 1}^2 of scores[m - d, b - d] / 4 on the (g+1) x (g+1) block grid, written out."""
+    g = 3
+    _, scores = _case(1, 1, n=1, g=g, dtype=torch.float64)
+    want = torch.zeros((g + 1) ** 2, (g + 1) ** 2, dtype=torch.float64)
+    for qi in range(g):
+        for qj in range(g):
+            for ki in range(g):
+                for kj in range(g):
+                    for dy in (0, 1):
+                        for dx in (0, 1):
+                            m, b = (qi + dy) * (g + 1) + qj + dx, (ki + dy) * (g + 1) + kj + dx
+                            want[m, b] += scores[0, qi * g + qj, ki * g + kj] / 4
+    assert (paste_matrix(scores, g)[0] - want).abs().max() < 1e-15 and want.sum() > 0
 
 
 def test_rate_is_checked_and_derived():

@@ -1,17 +1,20 @@
-"""Export-friendly exact form of the masked attention aggregation: no unfold, no data-dependent weights.
+"""Export-friendly exact form of the masked attention aggregation: one matrix product, no unfold.
 
 A (2 r_h) x (2 r_w) patch at stride r is 2 x 2 blocks of r_h x r_w. Cut the edge-padded features into a
-(g+1) x (g+1) grid of such blocks ``B``; token k = (i, j) owns blocks (i+dy, j+dx), dy, dx in {0, 1}. Then
+(g+1) x (g+1) grid of such blocks ``B`` (a block = one row of r_h * r_w * C values). Token k = (i, j) owns
+blocks k + d, d = (dy, dx) in {0, 1}^2, and query q's block d lands on canvas block q + d, so canvas block m is
 
-    Y_q[dy, dx] = sum_k scores[q, k] * B[k + (dy, dx)]          (four shifted batched matmuls)
+    canvas[m] = sum_d sum_k scores[m - d, k] * B[k + d] = sum_b P[m, b] * B[b],
+    P[m, b] = sum_d scores[m - d, b - d]          (terms outside the g x g token grid are 0)
 
-and query q's block (dy, dx) lands on canvas block q + (dy, dx): an overlap-add of the four block grids
-with slices and concatenations. Cropping ``p`` on each side, repeating the last row (column) for odd r, and
-dividing by 4 (folded into the scores; a power of two, so exact) gives the authors' transposed-convolution
+``P`` ((g+1)^2 x (g+1)^2, :func:`paste_matrix`) is built from the scores alone (4 shifted copies of a
+g^4 tensor), and the whole overlap-add becomes ONE matrix product with the blocks: ``N * (g+1)^4 * C *
+r_h * r_w`` multiply-adds, 1/3 of the reference's ``4 * N * L^2 * C * r_h * r_w`` at g = 16. The blocks are
+laid out channels-last (token rows), so the two layout changes are transposes of whole rows of r_w * C
+values, and the crop is one gather per axis. Cropping ``p`` on each side, repeating the last row (column) for
+odd r, and dividing by 4 (folded into P; a power of two, so exact) gives the authors' transposed-convolution
 result (``reference.py``) to rounding. Every size is computed from the input shapes without branching on
-the rate, so one graph serves any H, W (ONNX Pad, Reshape, Transpose, Slice, Concat, MatMul).
-Multiply-adds are the reference's, ``N * L * L * 4 * C * r_h * r_w``; the blocks and products hold about
-4x the feature map.
+the rate, so one graph serves any H, W (ONNX Pad, Transpose, Reshape, MatMul, Gather).
 """
 
 from __future__ import annotations
@@ -37,32 +40,31 @@ def masked_attention_aggregate_matmul(x: torch.Tensor, scores: torch.Tensor, rat
     g = grid_side(scores.shape[-1])
     rh, rw = resolve_rate(h, w, scores.shape[-1], rate)
     ph, pw = patch_padding(rh), patch_padding(rw)
+    side = g + 1  # blocks per axis of the padded map and of the canvas
 
     # rows [-p, g*r + r - p) of x, edge-replicated: exactly the (g+1)*r rows the g patches read
     padded = F.pad(x, (pw, rw - pw, ph, rh - ph), mode="replicate")  # (N, C, (g+1)rh, (g+1)rw)
-    blocks = padded.reshape(n, c, g + 1, rh, g + 1, rw).permute(0, 1, 3, 5, 2, 4)  # (N, C, rh, rw, g+1, g+1)
-    weights = (scores.to(x.dtype) / OVERLAP_DIVISOR).transpose(1, 2)  # (N, L key, L query)
-    pasted = [
-        torch.bmm(blocks[..., dy : dy + g, dx : dx + g].reshape(n, c * rh * rw, g * g), weights).reshape(n, c, rh, rw, g, g)
-        for dy in (0, 1)
-        for dx in (0, 1)
-    ]  # block (dy, dx) of every query's patch, on the query grid: (N, C, rh, rw, g, g) each
-
-    # overlap-add: block (dy, dx) of query (i, j) goes to canvas block (i+dy, j+dx)
-    top, bottom = _overlap_add(pasted[0], pasted[1], 5), _overlap_add(pasted[2], pasted[3], 5)  # (N, C, rh, rw, g, g+1)
-    canvas = _overlap_add(top, bottom, 4)  # (N, C, rh, rw, g+1, g+1)
-    canvas = canvas.permute(0, 1, 4, 2, 5, 3).reshape(n, c, (g + 1) * rh, (g + 1) * rw)
+    blocks = padded.permute(0, 2, 3, 1).reshape(n, side, rh, side, rw * c).transpose(2, 3)  # (N, g+1, g+1, rh, rw*C)
+    blocks = blocks.reshape(n, side * side, rh * rw * c)  # block b = (i, j) as one row
+    canvas = torch.matmul(paste_matrix(scores.to(x.dtype), g), blocks)  # (N, (g+1)^2, rh*rw*C)
+    canvas = canvas.reshape(n, side, side, rh, rw * c).transpose(2, 3).reshape(n, side * rh, side * rw, c)
 
     # the transposed convolution's padding crops p per side, keeping (g+1)*r - 2p rows: g*r for even r, one
-    # short for odd r, where the authors repeat the last one. Rows p .. p + g*r - 2, then canvas row
-    # (g+1)*r - p - 1, which is p + g*r - 1 for even r and the repeated p + g*r - 2 for odd r (no branch on
-    # the parity, so one dynamic-shape graph serves every rate)
-    y = torch.cat([canvas.narrow(2, ph, g * rh - 1), canvas.narrow(2, (g + 1) * rh - ph - 1, 1)], dim=2)
-    return torch.cat([y.narrow(3, pw, g * rw - 1), y.narrow(3, (g + 1) * rw - pw - 1, 1)], dim=3)
+    # short for odd r, where the authors repeat the last one: canvas rows p .. p + g*r - 1 with the index
+    # clamped at (g+1)*r - p - 1 (= p + g*r - 1 for even r, p + g*r - 2 for odd r; no branch on the parity)
+    y = canvas.index_select(1, _crop_index(g, rh, ph, x.device)).index_select(2, _crop_index(g, rw, pw, x.device))
+    return y.permute(0, 3, 1, 2)  # (N, C, H, W)
 
 
-def _overlap_add(first: torch.Tensor, second: torch.Tensor, dim: int) -> torch.Tensor:
-    """Block grids of length g along ``dim``, ``second`` placed one block after ``first``, summed: length g+1."""
-    g = first.shape[dim]
-    middle = first.narrow(dim, 1, g - 1) + second.narrow(dim, 0, g - 1)
-    return torch.cat([first.narrow(dim, 0, 1), middle, second.narrow(dim, g - 1, 1)], dim)
+def paste_matrix(scores: torch.Tensor, g: int) -> torch.Tensor:
+    """P (N, (g+1)^2, (g+1)^2) from scores (N, g*g, g*g): ``P[m, b] = sum_d scores[m - d, b - d] / 4`` over
+    d in {0, 1}^2, block indices m, b on the (g+1) x (g+1) grid in raster order (module docstring)."""
+    n = scores.shape[0]
+    s = scores.reshape(n, g, g, g, g) / OVERLAP_DIVISOR  # (N, query row, query col, key row, key col)
+    shifted = [F.pad(s, (dx, 1 - dx, dy, 1 - dy, dx, 1 - dx, dy, 1 - dy)) for dy in (0, 1) for dx in (0, 1)]
+    return (shifted[0] + shifted[1] + shifted[2] + shifted[3]).reshape(n, (g + 1) ** 2, (g + 1) ** 2)
+
+
+def _crop_index(g: int, r: int, p: int, device: torch.device) -> torch.Tensor:
+    """(g*r,) int64 canvas rows (or columns) kept: p, p+1, ..., clamped at (g+1)*r - p - 1."""
+    return torch.clamp(torch.arange(g * r, device=device) + p, max=(g + 1) * r - p - 1)
