@@ -48,59 +48,97 @@ def _inner_bins(w, like: torch.Tensor) -> torch.Tensor:
     return ((v != 0) & (2 * v != w)).to(_dtype(like))
 
 
+def _stack_h(top_left, top_right, bottom_left, bottom_right) -> torch.Tensor:
+    """The (2H, 2H) block matrix [[top_left, top_right], [bottom_left, bottom_right]] of four (H, H) blocks."""
+    return torch.cat([torch.cat([top_left, top_right], 1), torch.cat([bottom_left, bottom_right], 1)], 0)
+
+
+def rfft2_dft_stacked(x: torch.Tensor) -> torch.Tensor:
+    """``torch.fft.rfft2(x, norm="ortho")`` over the last two dims as TWO matrix products, parts stacked.
+
+    Along W both real products ``x C_W`` and ``x S_W`` come from one broadcast MatMul that stacks them before
+    the rows, (..., 2, H, V) = (..., 2H, V); along H the complex product is ONE real product with the (2H, 2H)
+    block matrix [[C_H, -S_H], [-S_H, -C_H]], which leaves the real part above the imaginary one: LaMa's
+    channel layout (channel 2c real, 2c + 1 imaginary) after a free reshape.
+
+    Args:
+        x: (..., H, W) real float32 (float64 is kept for tests); any H, W >= 1.
+    Returns:
+        (..., 2, H, W//2+1) float32 (float64 for float64 input): [..., 0] real, [..., 1] imaginary part.
+    """
+    h, w = x.shape[-2], x.shape[-1]
+    x = x.to(_dtype(x))
+    inner = _inner_bins(w, x)
+    ang_w = _phase(w, w // 2 + 1, w, x)  # (W, W//2+1)
+    along_w = torch.stack([torch.cos(ang_w), torch.sin(ang_w) * inner])  # (2, W, V): sin exact 0 at v = 0, W/2
+    ab = torch.matmul(x.unsqueeze(-3), along_w)  # (..., 2, H, V): a = x C_W above b = x S_W (x - i... = a - i b)
+    ang_h = _phase(h, h, h, x)
+    cos_h, sin_h = torch.cos(ang_h) * _inv_sqrt(h * w, x), torch.sin(ang_h) * _inv_sqrt(h * w, x)
+    # (C_H - i S_H)(a - i b) = (C_H a - S_H b) - i (S_H a + C_H b)
+    along_h = _stack_h(cos_h, -sin_h, -sin_h, -cos_h)  # (2H, 2H)
+    lead = ab.shape[:-3]
+    out = torch.matmul(along_h, ab.reshape(*lead, 2 * h, w // 2 + 1))  # (..., 2H, V): real rows, then imaginary
+    return out.reshape(*lead, 2, h, w // 2 + 1)
+
+
+def irfft2_dft_stacked(spectrum: torch.Tensor, size) -> torch.Tensor:
+    """``torch.fft.irfft2(real + i imag, s=size, norm="ortho")`` of a stacked spectrum as TWO matrix products.
+
+    Along H the complex inverse is one real product with [[C_H, -S_H], [S_H, C_H]] on the stacked (2H, V)
+    parts; along W the C2R sums ``yr c_v cos - yi c_v sin`` are one product of K = 2V after the parts are
+    moved next to each other (a transpose of rows of V values). As torch's C2R transform, the imaginary parts
+    at v = 0 and (even W) v = W/2 are ignored.
+
+    Args:
+        spectrum: (..., 2, H, W//2+1) float32 (float64 kept): [..., 0] real, [..., 1] imaginary part.
+        size: (H, W) of the output (W's parity is not recoverable from W//2+1; FFC passes x.shape[-2:]).
+    Returns:
+        (..., H, W) real, float32 (float64 for float64 input).
+    Raises:
+        ValueError: the spectrum is not (..., 2, H, W//2+1).
+    """
+    h, w = size
+    if spectrum.dim() < 3 or spectrum.shape[-3] != 2 or spectrum.shape[-2] != h or spectrum.shape[-1] != w // 2 + 1:
+        raise ValueError(f"spectrum is {tuple(spectrum.shape)}, expected (..., 2, {h}, {w} // 2 + 1) for output size {(h, w)}")
+    like = spectrum = spectrum.to(_dtype(spectrum))
+    lead, v = spectrum.shape[:-3], w // 2 + 1
+    ang_h = _phase(h, h, h, like)
+    cos_h, sin_h = torch.cos(ang_h), torch.sin(ang_h)
+    # along H (complex, inverse): (C_H + i S_H)(re + i im) = (C_H re - S_H im) + i (S_H re + C_H im)
+    y = torch.matmul(_stack_h(cos_h, -sin_h, sin_h, cos_h), spectrum.reshape(*lead, 2 * h, v))  # (..., 2H, V)
+    y = y.reshape(*lead, 2, h, v).transpose(-3, -2).reshape(*lead, h, 2 * v)  # (..., H, [yr | yi])
+    # along W (C2R): x[w] = sum_v c_v (yr_v cos - yi_v sin)(2 pi v w / W); sin weight 0 at v = 0, W/2
+    inner = _inner_bins(w, like)
+    ang_w = _phase(v, w, w, like)  # (V, W)
+    cos_w = torch.cos(ang_w) * (1.0 + inner).unsqueeze(1)
+    sin_w = torch.sin(ang_w) * (2.0 * inner).unsqueeze(1)
+    return torch.matmul(y, torch.cat([cos_w, -sin_w], 0) * _inv_sqrt(h * w, like))  # (..., H, W)
+
+
 def rfft2_dft(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.fft.rfft2(x, norm="ortho")`` over the last two dims, as DFT-matrix products.
+    """``torch.fft.rfft2(x, norm="ortho")`` over the last two dims, as DFT-matrix products (:func:`rfft2_dft_stacked`).
 
     Args:
         x: (..., H, W) real float32 (float64 is kept for tests); any H, W >= 1.
     Returns:
         (real, imag), each (..., H, W//2+1) in float32 (float64 for float64 input).
     """
-    h, w = x.shape[-2], x.shape[-1]
-    x = x.to(_dtype(x))
-    inner = _inner_bins(w, x)
-    ang_w = _phase(w, w // 2 + 1, w, x)  # (W, W//2+1)
-    cos_w, sin_w = torch.cos(ang_w), torch.sin(ang_w) * inner  # sin is 0 at v = 0 and v = W/2; make it exact
-    ang_h = _phase(h, h, h, x)  # (H, H), symmetric
-    cos_h, sin_h = torch.cos(ang_h), torch.sin(ang_h)
-    # along W (real input): a - i b with a = x C_W, b = x S_W
-    a = torch.matmul(x, cos_w)  # (..., H, W//2+1)
-    b = torch.matmul(x, sin_w)
-    # along H: (C_H - i S_H)(a - i b) = (C_H a - S_H b) - i (C_H b + S_H a)
-    scale = _inv_sqrt(h * w, x)
-    real = (torch.matmul(cos_h, a) - torch.matmul(sin_h, b)) * scale
-    imag = -(torch.matmul(cos_h, b) + torch.matmul(sin_h, a)) * scale
-    return real, imag
+    stacked = rfft2_dft_stacked(x)
+    return stacked.select(-3, 0), stacked.select(-3, 1)
 
 
 def irfft2_dft(real: torch.Tensor, imag: torch.Tensor, size) -> torch.Tensor:
-    """``torch.fft.irfft2(torch.complex(real, imag), s=size, norm="ortho")`` as DFT-matrix products.
-
-    As torch's C2R transform, the imaginary parts at v = 0 and (even W) v = W/2 are ignored, and the
-    spectrum is read as the half of a Hermitian one.
+    """``torch.fft.irfft2(torch.complex(real, imag), s=size, norm="ortho")`` as DFT-matrix products
+    (:func:`irfft2_dft_stacked`).
 
     Args:
         real, imag: (..., H, W//2+1) float32 (float64 kept), the half spectrum of ``rfft2``.
-        size: (H, W) of the output (W's parity is not recoverable from W//2+1; FFC passes x.shape[-2:]).
+        size: (H, W) of the output.
     Returns:
         (..., H, W) real, float32 (float64 for float64 input).
     Raises:
         ValueError: the spectrum is not (..., H, W//2+1).
     """
-    h, w = size
-    if real.shape != imag.shape or real.shape[-2] != h or real.shape[-1] != w // 2 + 1:
-        raise ValueError(f"spectrum is {tuple(real.shape)} / {tuple(imag.shape)}, expected (..., {h}, {w} // 2 + 1) for output size {(h, w)}")
-    real = real.to(_dtype(real))
-    imag, like = imag.to(real.dtype), real
-    inner = _inner_bins(w, like)
-    weight = 1.0 + inner  # C2R: bins 1 .. ceil(W/2)-1 stand for themselves and their conjugate mirror
-    ang_h = _phase(h, h, h, like)
-    cos_h, sin_h = torch.cos(ang_h), torch.sin(ang_h)
-    # along H (complex, inverse): (C_H + i S_H)(re + i im)
-    yr = torch.matmul(cos_h, real) - torch.matmul(sin_h, imag)  # (..., H, W//2+1)
-    yi = torch.matmul(cos_h, imag) + torch.matmul(sin_h, real)
-    # along W (C2R): x[w] = sum_v c_v (yr_v cos - yi_v sin)(2 pi v w / W); sin weight 0 at v = 0, W/2
-    ang_w = _phase(w // 2 + 1, w, w, like)  # (W//2+1, W)
-    cos_w = torch.cos(ang_w) * weight.unsqueeze(1)
-    sin_w = torch.sin(ang_w) * (2.0 * inner).unsqueeze(1)
-    return (torch.matmul(yr, cos_w) - torch.matmul(yi, sin_w)) * _inv_sqrt(h * w, like)
+    if real.shape != imag.shape:
+        raise ValueError(f"spectrum is {tuple(real.shape)} / {tuple(imag.shape)}: real and imaginary parts differ in shape")
+    return irfft2_dft_stacked(torch.stack([real, imag.to(real.dtype)], dim=-3), size)

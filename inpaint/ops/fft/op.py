@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from inpaint.ops.fft.dft import irfft2_dft, rfft2_dft
+from inpaint.ops.fft.dft import irfft2_dft_stacked, rfft2_dft_stacked
 from inpaint.ops.mode import emitting_dft_nodes, exporting
 
 
@@ -31,11 +31,11 @@ def rfft2(x: torch.Tensor) -> torch.Tensor:
     n, c, h, w = x.shape
     x = _compute_dtype(x)
     if exporting() and not emitting_dft_nodes():
-        real, imag = rfft2_dft(x)
+        stacked = rfft2_dft_stacked(x)  # (N, C, 2, H, Wr) as it comes: no copy into the layout
     else:
         spectrum = torch.fft.rfft2(x, dim=(-2, -1), norm="ortho")
-        real, imag = spectrum.real, spectrum.imag
-    return torch.stack((real, imag), dim=2).reshape(n, 2 * c, h, w // 2 + 1)  # (N, C, 2, H, Wr) -> (N, 2C, H, Wr)
+        stacked = torch.stack((spectrum.real, spectrum.imag), dim=2)
+    return stacked.reshape(n, 2 * c, h, w // 2 + 1)  # (N, C, 2, H, Wr) -> (N, 2C, H, Wr)
 
 
 def irfft2(spectrum: torch.Tensor, size) -> torch.Tensor:
@@ -49,7 +49,7 @@ def irfft2(spectrum: torch.Tensor, size) -> torch.Tensor:
     """
     n, c2, hs, ws = spectrum.shape
     spectrum = _compute_dtype(spectrum).reshape(n, c2 // 2, 2, hs, ws)  # (N, C, 2, H, Wr)
-    real, imag = spectrum[:, :, 0], spectrum[:, :, 1]
     if exporting() and not emitting_dft_nodes():
-        return irfft2_dft(real, imag, size)
+        return irfft2_dft_stacked(spectrum, size)
+    real, imag = spectrum[:, :, 0], spectrum[:, :, 1]
     return torch.fft.irfft2(torch.complex(real, imag), s=tuple(size), dim=(-2, -1), norm="ortho")
