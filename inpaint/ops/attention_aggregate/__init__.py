@@ -5,8 +5,9 @@ token-attention scores (the MAE's averaged attention), and overlapping pastes ar
 
 - :func:`masked_attention_aggregate_reference` (``reference.py``): unfold + grouped transposed convolution,
   as the authors' ``GroupConvAttention`` computes it; the ground truth.
-- :func:`masked_attention_aggregate_matmul` (``matmul.py``): block grid, one batched matmul with four shifted
-  block grids, overlap-add; no unfold and no data-dependent convolution weights. The form the models run.
+- :func:`masked_attention_aggregate_matmul` (``matmul.py``): block grid laid out channels-last and ONE matrix
+  product with a paste matrix built from the scores (the overlap-add folded into it); no unfold and no
+  data-dependent convolution weights. The form the models run.
 
 :func:`masked_attention_aggregate` (``op.py``) is the dispatcher the models call; ``triton.py`` is the one-launch
 Triton kernel (:func:`masked_attention_aggregate_triton`) that ``trt.py``'s TensorRT plugin compiles to PTX. ``contract.py`` holds the
