@@ -71,9 +71,10 @@ def rfft2_dft_stacked(x: torch.Tensor) -> torch.Tensor:
     inner = _inner_bins(w, x)
     ang_w = _phase(w, w // 2 + 1, w, x)  # (W, W//2+1)
     along_w = torch.stack([torch.cos(ang_w), torch.sin(ang_w) * inner])  # (2, W, V): sin exact 0 at v = 0, W/2
-    ab = torch.matmul(x.unsqueeze(-3), along_w)  # (..., 2, H, V): a = x C_W above b = x S_W (x - i... = a - i b)
+    ab = torch.matmul(x.unsqueeze(-3), along_w)  # (..., 2, H, V): a = x C_W above b = x S_W; along W: a - i b
     ang_h = _phase(h, h, h, x)
-    cos_h, sin_h = torch.cos(ang_h) * _inv_sqrt(h * w, x), torch.sin(ang_h) * _inv_sqrt(h * w, x)
+    scale = _inv_sqrt(h * w, x)
+    cos_h, sin_h = torch.cos(ang_h) * scale, torch.sin(ang_h) * scale
     # (C_H - i S_H)(a - i b) = (C_H a - S_H b) - i (S_H a + C_H b)
     along_h = _stack_h(cos_h, -sin_h, -sin_h, -cos_h)  # (2H, 2H)
     lead = ab.shape[:-3]
