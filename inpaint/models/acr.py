@@ -23,12 +23,14 @@ from torch import nn
 
 from inpaint.models.ffc import GLOBAL_RATIO, FFCResnetBlock, batchnorm_affine
 from inpaint.ops.attention_aggregate.op import masked_attention_aggregate
-from inpaint.ops.conv_s2d import conv2d_few_outputs
-from inpaint.ops.conv_transpose import conv_transpose2d
+from inpaint.ops.conv_s2d import conv2d_few_outputs_of_phases
+from inpaint.ops.conv_transpose import conv_transpose2d, conv_transpose2d_phase_outputs
 from inpaint.ops.mode import exporting
 
 #: side of the grid on which the authors compute the masking positional encoding (``pos_size`` in their configs)
 MPE_GRID = 32
+#: reflect padding before the 7x7 head (the authors' ``nn.ReflectionPad2d(3)``)
+HEAD_PAD = 3
 #: number of distance embeddings (``rel_pos_num`` in their configs)
 MPE_DISTANCES = 128
 #: the authors' sinusoid base (``MaskedSinusoidalPositionalEmbedding``, from XLM)
@@ -281,6 +283,11 @@ class ConvLevel(nn.Module):
             return conv_transpose2d(x, self.conv, lambda y: F.relu(self.bn(y)))
         return F.relu(self.bn(self.conv(x)))
 
+    def phases(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        """An up level's output as its four phases, not interleaved: rows[b_y][b_x] (B, C_out, h, w), pixel
+        (2i + b_y, 2j + b_x) of ``forward(x)`` (:func:`~inpaint.ops.conv_transpose.conv_transpose2d_phase_outputs`)."""
+        return conv_transpose2d_phase_outputs(x, self.conv, lambda y: F.relu(self.bn(y)))
+
 
 class ACRGenerator(nn.Module):
     """The ACR: LaMa-style FFC generator with MAE prior features, prior attention and the MPE.
@@ -344,10 +351,13 @@ class ACRGenerator(nn.Module):
         x = self.aggregate(x, attention, self.attn_scale_in)
         x = self.blocks(x + priors[3])
         x = self.aggregate(x, attention, self.attn_scale_out)
-        for level in self.up:
-            x = level(x)  # (B, ngf, H, W) after the last
-        x = F.pad(x, (3, 3, 3, 3), mode="reflect")  # (B, ngf, H+6, W+6)
-        return torch.sigmoid(conv2d_few_outputs(x, self.head.weight, self.head.bias))  # 3 channels: see inpaint.ops.conv_s2d
+        for level in self.up[:-1]:
+            x = level(x)  # (B, 2ngf, H/2, W/2) after the last
+        if exporting():  # the head's space-to-depth straight from the last up conv's phases: inpaint.ops.conv_s2d
+            rows = self.up[-1].phases(x)  # 2 x 2 of (B, ngf, H/2, W/2)
+            return torch.sigmoid(conv2d_few_outputs_of_phases(rows, HEAD_PAD, self.head.weight, self.head.bias))
+        x = F.pad(self.up[-1](x), (HEAD_PAD,) * 4, mode="reflect")  # (B, ngf, H+6, W+6)
+        return torch.sigmoid(F.conv2d(x, self.head.weight, self.head.bias))
 
 
 def count_parameters(module: nn.Module) -> int:

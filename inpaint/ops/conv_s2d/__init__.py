@@ -10,10 +10,12 @@ of 16 mostly used, and the same sums apart from the taps a phase does not reach,
 - :func:`conv2d_s2d` (``s2d.py``): that form, standard ONNX ops only (the kernel is rearranged from the weights,
   a weight-only computation the export folds into a constant);
 - :func:`conv2d_few_outputs` (``op.py``): the dispatcher: ``F.conv2d`` normally, the space-to-depth form while
-  :func:`inpaint.ops.mode.exporting`.
+  :func:`inpaint.ops.mode.exporting`; :func:`conv2d_few_outputs_of_phases` the same for a reflect-padded x2
+  upsampling given as its four phases, whose space-to-depth is built from the phases directly.
 """
 
-from inpaint.ops.conv_s2d.op import conv2d_few_outputs
-from inpaint.ops.conv_s2d.s2d import conv2d_s2d, s2d_kernel
+from inpaint.ops.conv_s2d.op import conv2d_few_outputs, conv2d_few_outputs_of_phases
+from inpaint.ops.conv_s2d.s2d import conv2d_of_s2d, conv2d_s2d, reflect_pad_s2d_from_phases, s2d_kernel
 
-__all__ = ["conv2d_few_outputs", "conv2d_s2d", "s2d_kernel"]
+__all__ = ["conv2d_few_outputs", "conv2d_few_outputs_of_phases", "conv2d_of_s2d", "conv2d_s2d",
+           "reflect_pad_s2d_from_phases", "s2d_kernel"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from inpaint.ops.conv_s2d.s2d import conv2d_s2d
+from inpaint.ops.conv_s2d.s2d import conv2d_of_s2d, conv2d_s2d, reflect_pad_s2d_from_phases
+from inpaint.ops.conv_transpose.phases import interleave_phases
 from inpaint.ops.mode import exporting
 
 
@@ -16,3 +17,19 @@ def conv2d_few_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     if not exporting():
         return F.conv2d(x, weight, bias)
     return conv2d_s2d(x, weight, bias, 2)
+
+
+def conv2d_few_outputs_of_phases(rows: list[list[torch.Tensor]], pad: int, weight: torch.Tensor,
+                                 bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.conv2d(F.pad(interleave_phases(rows), (pad,) * 4, mode="reflect"), weight, bias)`` for the four 2x2
+    phases ``rows[b_y][b_x]`` (N, C, h, w) of a x2 upsampling, with k - 1 == 2 * pad (a "same" conv) -> (N, O, 2h, 2w).
+
+    Exported: the space-to-depth form built from the phases (:func:`~inpaint.ops.conv_s2d.s2d.reflect_pad_s2d_from_phases`);
+    otherwise the interleave, the pad and ``F.conv2d``. Profiled alone (ONNX Runtime, 2 threads, FAR's last up conv
+    and head at 512 x 512): 125 -> 105 ms against interleave + Pad + SpaceToDepth, outputs identical.
+    """
+    if not exporting():
+        return F.conv2d(F.pad(interleave_phases(rows), (pad,) * 4, mode="reflect"), weight, bias)
+    h, w = rows[0][0].shape[-2:]
+    return conv2d_of_s2d(reflect_pad_s2d_from_phases(rows, pad), weight, bias, 2, 2 * h + 2 * pad - weight.shape[-1] + 1,
+                         2 * w + 2 * pad - weight.shape[-1] + 1)

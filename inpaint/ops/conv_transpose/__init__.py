@@ -8,10 +8,11 @@ their outputs.
 
 - :func:`conv_transpose2d_phases` (``phases.py``): that form, standard ONNX ops only;
 - :func:`conv_transpose2d` (``op.py``): the dispatcher the models call: ``F.conv_transpose2d`` normally, the
-  phase form while :func:`inpaint.ops.mode.exporting`.
+  phase form while :func:`inpaint.ops.mode.exporting`; :func:`conv_transpose2d_phase_outputs` the phases
+  themselves, for a consumer that takes them without the interleave.
 """
 
-from inpaint.ops.conv_transpose.op import conv_transpose2d
+from inpaint.ops.conv_transpose.op import conv_transpose2d, conv_transpose2d_phase_outputs, phase_form_applies
 from inpaint.ops.conv_transpose.phases import conv_transpose2d_phases, interleave_phases, phase_convolutions, phase_taps
 
-__all__ = ["conv_transpose2d", "conv_transpose2d_phases", "interleave_phases", "phase_convolutions", "phase_taps"]
+__all__ = ["conv_transpose2d", "conv_transpose2d_phase_outputs", "conv_transpose2d_phases", "phase_form_applies", "interleave_phases", "phase_convolutions", "phase_taps"]
