@@ -22,7 +22,8 @@ def conv2d_few_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 def conv2d_few_outputs_of_phases(rows: list[list[torch.Tensor]], pad: int, weight: torch.Tensor,
                                  bias: torch.Tensor | None) -> torch.Tensor:
     """``F.conv2d(F.pad(interleave_phases(rows), (pad,) * 4, mode="reflect"), weight, bias)`` for the four 2x2
-    phases ``rows[b_y][b_x]`` (N, C, h, w) of a x2 upsampling, with k - 1 == 2 * pad (a "same" conv) -> (N, O, 2h, 2w).
+    phases ``rows[b_y][b_x]`` (N, C, h, w) of a x2 upsampling -> (N, O, 2h + 2pad - k + 1, 2w + 2pad - k + 1)
+    (2h x 2w for FAR's head: k = 7, pad 3).
 
     Exported: the space-to-depth form built from the phases (:func:`~inpaint.ops.conv_s2d.s2d.reflect_pad_s2d_from_phases`);
     otherwise the interleave, the pad and ``F.conv2d``. Profiled alone (ONNX Runtime, 2 threads, FAR's last up conv
@@ -31,5 +32,5 @@ def conv2d_few_outputs_of_phases(rows: list[list[torch.Tensor]], pad: int, weigh
     if not exporting():
         return F.conv2d(F.pad(interleave_phases(rows), (pad,) * 4, mode="reflect"), weight, bias)
     h, w = rows[0][0].shape[-2:]
-    return conv2d_of_s2d(reflect_pad_s2d_from_phases(rows, pad), weight, bias, 2, 2 * h + 2 * pad - weight.shape[-1] + 1,
-                         2 * w + 2 * pad - weight.shape[-1] + 1)
+    grow = 2 * pad - weight.shape[-1] + 1  # valid output = padded size - k + 1
+    return conv2d_of_s2d(reflect_pad_s2d_from_phases(rows, pad), weight, bias, 2, 2 * h + grow, 2 * w + grow)

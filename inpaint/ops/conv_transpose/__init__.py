@@ -15,4 +15,5 @@ their outputs.
 from inpaint.ops.conv_transpose.op import conv_transpose2d, conv_transpose2d_phase_outputs, phase_form_applies
 from inpaint.ops.conv_transpose.phases import conv_transpose2d_phases, interleave_phases, phase_convolutions, phase_taps
 
-__all__ = ["conv_transpose2d", "conv_transpose2d_phase_outputs", "conv_transpose2d_phases", "phase_form_applies", "interleave_phases", "phase_convolutions", "phase_taps"]
+__all__ = ["conv_transpose2d", "conv_transpose2d_phase_outputs", "conv_transpose2d_phases", "interleave_phases",
+           "phase_convolutions", "phase_form_applies", "phase_taps"]
