@@ -13,10 +13,10 @@ Measured on FAR at 512 x 512 with the authors' random weights (README "FAR on th
 output within 1.3e-5 of the float32 graph (PSNR 117 dB), latency 1.45 -> 1.41 s; accuracy_level 0 (float32
 multiply) gave the same error at 1.50 s. Larger blocks are faster but coarser: blocks of 128 took the MatMulNBits node
 time from 112 to 97 ms (ONNX Runtime's profiler, both graphs alternating in one process, median of 5 runs), while a
-768 x 2304 MatMul with 4 input channels scaled x10 (outlier channels, as trained transformers are known to have) had 1.6x the relative rms error
-of blocks of 32 (1.42e-2 against 8.9e-3; x50: 1.8x); ONNX Runtime's dynamic quantisation (``DynamicQuantizeMatMul``,
-one activation scale per tensor) took the node time to 52-60 ms but had 6.7x the error there (5.98e-2). 32 keeps the
-accuracy for ~1 % of FAR's time.
+768 x 2304 MatMul with 4 input channels scaled x10 (outlier channels, as trained transformers are known to have)
+had 1.6x the relative rms error of blocks of 32 (1.42e-2 against 8.9e-3; x50: 1.8x); ONNX Runtime's dynamic
+quantisation (``DynamicQuantizeMatMul``, one activation scale per tensor) took the node time to 52-60 ms but had
+6.7x the error there (5.98e-2). 32 keeps the accuracy for ~1 % of FAR's time.
 
 For ONNX Runtime only: TensorRT has no ``MatMulNBits``, so ``--engine trt`` and ``--target trt`` refuse it, and
 float16 / bfloat16 graphs (``--precision``) already halve their weights.

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpaint.ops.conv_s2d import conv2d_few_outputs, conv2d_few_outputs_of_phases, conv2d_s2d, reflect_pad_s2d_from_phases, s2d_kernel
+from inpaint.ops.conv_s2d import (conv2d_few_outputs, conv2d_few_outputs_of_phases, conv2d_s2d, reflect_pad_s2d_from_phases,
+                                  s2d_kernel)
 from inpaint.ops.conv_transpose import conv_transpose2d_phase_outputs
 from inpaint.ops.mode import export_mode
 

@@ -3,8 +3,9 @@
 A block form (``matmul.py`` folds the same overlap-add into one paste matrix): the edge-padded features cut
 into a (g+1) x (g+1) grid of r_h x r_w blocks, one batched matrix product of the scores with the four shifted
 block grids, an overlap-add of the four pasted block grids, the transposed convolution's crop (p per side,
-last row/column repeated for odd r) and the division by 4. Peak memory about ``N * L * 4 * C * r_h * r_w`` floats twice (shifted blocks and
-their product), i.e. 8x the feature map, never the per-token patch copies of the reference.
+last row/column repeated for odd r) and the division by 4. Peak memory about ``N * L * 4 * C * r_h * r_w``
+floats twice (shifted blocks and their product), i.e. 8x the feature map, never the per-token patch copies of
+the reference.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ def conv2d_few_outputs_of_phases(rows: list[list[torch.Tensor]], pad: int, weigh
     phases ``rows[b_y][b_x]`` (N, C, h, w) of a x2 upsampling -> (N, O, 2h + 2pad - k + 1, 2w + 2pad - k + 1)
     (2h x 2w for FAR's head: k = 7, pad 3).
 
-    Exported: the space-to-depth form built from the phases (:func:`~inpaint.ops.conv_s2d.s2d.reflect_pad_s2d_from_phases`);
-    otherwise the interleave, the pad and ``F.conv2d``. Profiled alone (ONNX Runtime, 2 threads, FAR's last up conv
+    Exported: the space-to-depth form built from the phases
+    (:func:`~inpaint.ops.conv_s2d.s2d.reflect_pad_s2d_from_phases`); otherwise the interleave, the pad and ``F.conv2d``. Profiled alone (ONNX Runtime, 2 threads, FAR's last up conv
     and head at 512 x 512): 125 -> 105 ms against interleave + Pad + SpaceToDepth, outputs identical.
     """
     if not exporting():

@@ -73,7 +73,8 @@ def conv2d_s2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
     return conv2d_of_s2d(space_to_depth(x, b), weight, bias, b, h, w)
 
 
-def conv2d_of_s2d(s: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, block: int, h, w) -> torch.Tensor:
+def conv2d_of_s2d(s: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, block: int, h: int,
+                  w: int) -> torch.Tensor:
     """The convolution of :func:`conv2d_s2d` applied to ``s``, the space-to-depth of its padded input (N, b*b*C,
     Hp/b, Wp/b), channels (q_y, q_x, c) -> (N, O, h, w), the valid output size h x w."""
     k, b = weight.shape[-1], block
