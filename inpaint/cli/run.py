@@ -1,5 +1,5 @@
 """``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``
-``[--strategy auto|crop|resize|full] [--dilate PX] [--cuda-graph] [--shard K/N] [--codec C] [--crf Q] [--preset P]``
+``[--strategy auto|crop|resize|full] [--texture on|off|S] [--dilate PX] [--cuda-graph] [--shard K/N] [--codec C] [--crf Q] [--preset P]``
 ``[--temporal] [--mask-hold-last]``.
 
 IMAGE may be a photo, a clip (mp4, mov, mkv, avi, webm) or a folder mixing both. Imports nothing heavy
@@ -19,6 +19,10 @@ STRATEGY_HELP = (
     "auto (full resolution up to twice the model's working size, else crop; resize when the crop windows would cover most "
     "of the photo) | crop (windows around the holes at the working size) | resize (the whole photo at the "
     "working size) | full (native resolution; refused when it cannot fit in memory)."
+)
+TEXTURE_HELP = (
+    "Texture from the photo's own known region in the fill (every strategy, clip frames too): on (default), "
+    "off (the network's fill alone), or a strength 0-2 (1 = as strong as in the photo)."
 )
 ENGINE_HELP = (
     "auto (the fastest engine here that runs the model file: TensorRT on an NVIDIA GPU, else ONNX Runtime; -v says why) "
@@ -43,6 +47,7 @@ def run(
     crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (default 18; lower = better, larger)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (default medium; ultrafast ... veryslow)."),
     temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
+    texture: str = typer.Option("on", "--texture", help=TEXTURE_HELP, metavar="on|off|S"),
     mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
 ) -> int:
     """Remove the masked regions of photos and clips.
@@ -57,10 +62,12 @@ def run(
     from inpaint.runtime.pipeline import Report
     from inpaint.runtime.sources import ImageFiles
     from inpaint.runtime.strategies import check_strategy
+    from inpaint.runtime.texture import check_texture
 
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
     check_strategy(strategy)
+    check_texture(texture)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     if crf is not None and crf < 0:
@@ -70,7 +77,7 @@ def run(
     photos = [j for j in jobs if not j.is_clip]
     clips = [j for j in jobs if j.is_clip]
     #: keyword arguments of inpaint_arrays shared by photos and frames
-    infer_options: dict = dict(strategy=strategy, dilate=dilate)
+    infer_options: dict = dict(strategy=strategy, dilate=dilate, texture=texture)
     video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
                          hold_last=mask_hold_last, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)

@@ -21,6 +21,7 @@ from inpaint.runtime.backends.base import ModelInfo, Runner
 from inpaint.runtime.model_files import resolve_model
 from inpaint.runtime.pipeline import inpaint_arrays
 from inpaint.runtime.strategies import check_strategy
+from inpaint.runtime.texture import check_texture
 
 __all__ = ["Inpainter"]
 
@@ -46,13 +47,15 @@ def _check_dilate(dilate: int) -> int:
 class Inpainter:
     """A loaded model behind one backend. Use :meth:`load`; close it (or use ``with``) to free it."""
 
-    def __init__(self, runner: Runner, strategy: str = "auto", dilate: int = 0):
+    def __init__(self, runner: Runner, strategy: str = "auto", dilate: int = 0, texture: str | float = "on"):
         self.strategy, self.dilate = check_strategy(strategy), _check_dilate(dilate)
+        check_texture(texture)
+        self.texture = texture
         self.runner = runner.activate()
 
     @classmethod
     def load(cls, path: str | Path | None = None, engine: str = "auto", device: str = "auto", *,
-             strategy: str = "auto", dilate: int = 0, **options) -> Inpainter:
+             strategy: str = "auto", dilate: int = 0, texture: str | float = "on", **options) -> Inpainter:
         """Load ``path`` (an .onnx from ``inpaint export``, a .engine, or a .safetensors checkpoint; None = the bundled default).
 
         engine: "auto" (the fastest backend here that runs the file: TensorRT on an NVIDIA GPU, else ONNX
@@ -61,12 +64,16 @@ class Inpainter:
         strategy: how a picture meets the model's working size, the default of :meth:`inpaint`: "auto" |
             "crop" | "resize" | "full" (see :func:`inpaint.runtime.pipeline.inpaint_arrays`).
         dilate: grow every mask by this many pixels before inpainting (default 0).
+        texture: "on" (default: texture from the picture's known region in the fill, :mod:`inpaint.runtime.texture`),
+            "off" (the network's fill alone) or a strength in [0, 2].
         options: engine options, e.g. ``cuda_graph=True`` for TensorRT.
         Raises UserError for a missing file, an unknown engine or one that cannot run the file.
         """
         check_strategy(strategy)
         _check_dilate(dilate)
-        return cls(load_runner(resolve_model(path, engine), engine, device, **options), strategy=strategy, dilate=dilate)
+        check_texture(texture)
+        return cls(load_runner(resolve_model(path, engine), engine, device, **options), strategy=strategy, dilate=dilate,
+                   texture=texture)
 
     @property
     def engine(self) -> str:
@@ -79,28 +86,30 @@ class Inpainter:
         return self.runner._info()
 
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray, *, strategy: str | None = None,
-                dilate: int | None = None) -> np.ndarray:
+                dilate: int | None = None, texture: str | float | None = None) -> np.ndarray:
         """Fill the hole of one picture.
 
         rgb: (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB.
         mask: (H, W) (or (H, W, 1)) bool / integer, non-zero = hole (the region to remove).
-        strategy, dilate: override the ones given to :meth:`load` for this call.
+        strategy, dilate, texture: override the ones given to :meth:`load` for this call.
         Returns (H, W, 3) with the dtype of ``rgb``; pixels outside the (dilated) hole are bit-identical to ``rgb``.
         """
         rgb, hole = _check_pair(rgb, mask)
-        return inpaint_arrays(self.runner, [rgb], [hole], **self._options(strategy, dilate))[0]
+        return inpaint_arrays(self.runner, [rgb], [hole], **self._options(strategy, dilate, texture))[0]
 
-    def _options(self, strategy: str | None, dilate: int | None) -> dict:
+    def _options(self, strategy: str | None, dilate: int | None, texture: str | float | None = None) -> dict:
+        texture = self.texture if texture is None else texture
+        check_texture(texture)
         return {"strategy": check_strategy(strategy or self.strategy),
-                "dilate": self.dilate if dilate is None else _check_dilate(dilate)}
+                "dilate": self.dilate if dilate is None else _check_dilate(dilate), "texture": texture}
 
     def inpaint_batch(self, rgbs: Sequence[np.ndarray], masks: Sequence[np.ndarray], *, strategy: str | None = None,
-                      dilate: int | None = None) -> list[np.ndarray]:
+                      dilate: int | None = None, texture: str | float | None = None) -> list[np.ndarray]:
         """:meth:`inpaint` for several pictures; equal sizes run together in one batch.
 
-        rgbs, masks, strategy, dilate: as for :meth:`inpaint`, same length. Returns the results in input order.
+        rgbs, masks, strategy, dilate, texture: as for :meth:`inpaint`, same length. Returns the results in input order.
         """
-        options = self._options(strategy, dilate)
+        options = self._options(strategy, dilate, texture)
         if len(rgbs) != len(masks):
             raise UserError(f"inpaint_batch: {len(rgbs)} images but {len(masks)} masks; give one mask per image")
         pairs = [_check_pair(r, m, i) for i, (r, m) in enumerate(zip(rgbs, masks))]

@@ -28,6 +28,7 @@ from inpaint.runtime.strategies.memory import available_mb
 from inpaint.runtime.strategies.resize import inpaint_resize
 from inpaint.runtime.strategies.windows import Plan
 from inpaint.runtime.sources import FrameSource, Item
+from inpaint.runtime.texture import check_texture
 
 __all__ = ["Report", "Submitted", "inpaint_arrays", "submit_arrays", "run_pipeline"]
 
@@ -38,7 +39,7 @@ PENDING_BATCHES = 4
 
 
 def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray], *,
-                   strategy: str = "auto", dilate: int = 0) -> list[np.ndarray]:
+                   strategy: str = "auto", dilate: int = 0, texture: str | float = "on") -> list[np.ndarray]:
     """Inpaint equal-size pictures with one strategy (:mod:`inpaint.runtime.strategies`).
 
     rgbs: each (H, W, 3) uint8 in [0, 255] or uint16 in [0, 65535], RGB. holes: each (H, W), non-zero = hole.
@@ -47,10 +48,12 @@ def inpaint_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[n
         one batch) | "resize" (the whole picture at the working size) | "full" (native resolution; UserError
         naming ``crop`` when its memory estimate exceeds the memory available).
     dilate: grow every hole by this many pixels first (a square of side 2 * dilate + 1), >= 0.
+    texture: "on" (default) | "off" | a strength in [0, 2]: texture from the picture's known region in the
+        fill (:mod:`inpaint.runtime.texture`), for every strategy.
     A picture whose hole is empty (after dilation) comes back as a copy without running the network.
     Returns one (H, W, 3) array per input with its dtype; known pixels are bit-identical to the input.
     """
-    return submit_arrays(runner, rgbs, holes, strategy=strategy, dilate=dilate).result()
+    return submit_arrays(runner, rgbs, holes, strategy=strategy, dilate=dilate, texture=texture).result()
 
 
 class Submitted:
@@ -71,7 +74,7 @@ class Submitted:
 
 
 def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray], *,
-                  strategy: str = "auto", dilate: int = 0) -> Submitted:
+                  strategy: str = "auto", dilate: int = 0, texture: str | float = "on") -> Submitted:
     """:func:`inpaint_arrays` in two halves: plan and submit now, collect with ``.result()``.
 
     Pictures that run at native resolution (``full``, what ``auto`` takes for pictures up to about twice
@@ -81,6 +84,7 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
     windows here, synchronously. Arguments as for :func:`inpaint_arrays`.
     """
     check_strategy(strategy)
+    strength = check_texture(texture)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     if len(rgbs) != len(holes):
@@ -105,7 +109,7 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
         sub_rgbs, sub_holes = [rgbs[i] for i in idx], [masks[i] for i in idx]
         h, w = sub_holes[0].shape
         if name == "full":
-            wait = submit_full(runner, sub_rgbs, sub_holes, available)
+            wait = submit_full(runner, sub_rgbs, sub_holes, available, strength)
             _log.debug("%dx%d: strategy full, %d picture(s) at native resolution", w, h, len(idx))
 
             def collect(idx=idx, wait=wait) -> None:
@@ -115,10 +119,10 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
             waits.append(collect)
             continue
         if name == "resize":
-            outs = inpaint_resize(runner, sub_rgbs, sub_holes)
+            outs = inpaint_resize(runner, sub_rgbs, sub_holes, texture=strength)
             _log.debug("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
         else:
-            outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes, plans=[plans.get(i) for i in idx])
+            outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes, plans=[plans.get(i) for i in idx], texture=strength)
             _log.debug("%dx%d: strategy crop, %s window(s) of at most %d px", w, h,
                        "+".join(map(str, counts)), working_size(runner))
         for i, out in zip(idx, outs):
@@ -172,6 +176,7 @@ def run_pipeline(
     *,
     strategy: str = "auto",
     dilate: int = 0,
+    texture: str | float = "on",
 ) -> Report:
     """Inpaint every item of ``source`` with an active ``runner``.
 
@@ -179,12 +184,13 @@ def run_pipeline(
         their order (what a video source needs); items wait for a batch of their size to fill, at most
         ``PENDING_BATCHES * batch`` of them, then the oldest group runs.
     on_done: called as ``on_done(name, ok)`` once per item, for a progress bar.
-    strategy, dilate: as for :func:`inpaint_arrays` (checked before anything is loaded).
+    strategy, dilate, texture: as for :func:`inpaint_arrays` (checked before anything is loaded).
     Returns a :class:`Report`; the source's own failures come first. Never raises for a bad item.
     """
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
     check_strategy(strategy)
+    check_texture(texture)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     report = Report(failed=list(source.failures))
@@ -218,7 +224,7 @@ def run_pipeline(
         _log.warning("a batch of %d failed (%s); running its pictures one at a time", len(group), exc)
         for entry in group:
             try:
-                (rgb,) = inpaint_arrays(runner, [entry.rgb], [entry.hole], strategy=strategy, dilate=dilate)
+                (rgb,) = inpaint_arrays(runner, [entry.rgb], [entry.hole], strategy=strategy, dilate=dilate, texture=texture)
             except Exception as one:  # noqa: BLE001
                 finish(entry.item.name, one)
             else:
@@ -247,7 +253,7 @@ def run_pipeline(
         photo is not held while the next one loads."""
         try:
             submitted = submit_arrays(runner, [e.rgb for e in group], [e.hole for e in group],
-                                      strategy=strategy, dilate=dilate)
+                                      strategy=strategy, dilate=dilate, texture=texture)
         except Exception as exc:  # noqa: BLE001
             drain()  # saves stay in submission order
             run_alone(group, exc)

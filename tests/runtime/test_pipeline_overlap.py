@@ -39,7 +39,7 @@ def test_next_batch_is_submitted_before_the_previous_is_collected():
     runner = AsyncRecorder()
     source = ListSource(_frames(6))
     with runner:
-        report = run_pipeline(runner, source, batch=2)
+        report = run_pipeline(runner, source, batch=2, texture="off")
     assert report.ok and report.written == [f"f{i:02d}" for i in range(6)]  # saved in order
     events = [e[:2] for e in runner.log]
     assert events == [("submit", 0), ("submit", 1), ("result", 0), ("submit", 2), ("result", 1), ("result", 2)]

@@ -27,6 +27,7 @@ from inpaint.runtime.strategies.choose import working_size
 from inpaint.runtime.strategies.memory import working_mb
 from inpaint.runtime.strategies.resample import BAND_ROWS, UPSAMPLE, enlarge_region, shrink, shrink_hole
 from inpaint.runtime.strategies.windows import Plan, plan_windows
+from inpaint.runtime.texture.stage import WindowDetail, texture_fill, window_detail
 
 __all__ = ["inpaint_crop", "inpaint_windows", "waves", "batch_cap", "WINDOW_BATCH_MB", "MAX_WINDOW_BATCH"]
 
@@ -62,11 +63,13 @@ def _padded(hw: tuple[int, int], stride: int) -> tuple[int, int]:
 
 
 def inpaint_windows(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray], plans: Sequence[Plan],
-                    *, interpolation: int = UPSAMPLE) -> list[np.ndarray]:
+                    *, interpolation: int = UPSAMPLE, texture: float = 0.0) -> list[np.ndarray]:
     """Run the windows of ``plans`` and paste them into copies of ``rgbs``.
 
     rgbs: (H, W, 3) uint8/uint16 RGB. holes: (H, W) bool, True = hole (the plans' holes).
     interpolation: the OpenCV flag that enlarges results (default :data:`.resample.UPSAMPLE`).
+    texture: strength of the texture stage (:mod:`inpaint.runtime.texture`): step 1 on each window at the
+        working size, step 2 (full-resolution residual) where the window was shrunk; 0 = off.
     Returns one (H, W, 3) array per picture, its dtype; known pixels bit-identical to the input.
     """
     size = working_size(runner)
@@ -84,7 +87,7 @@ def inpaint_windows(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[
             cap = batch_cap(runner, shape)
             for start in range(0, len(group), cap):
                 chunk = group[start : start + cap]
-                _run_chunk(runner, results, pending, plans, chunk, size, interpolation)
+                _run_chunk(runner, results, pending, plans, chunk, size, interpolation, texture)
                 if wave + 1 < max(len(w) for w in plan_waves):  # later waves see these pixels as known
                     for p, i in chunk:
                         if not copied[p]:
@@ -94,8 +97,8 @@ def inpaint_windows(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[
     return results
 
 
-def _run_chunk(runner, results, pending, plans, chunk, size, interpolation) -> None:
-    images, masks, targets = [], [], []
+def _run_chunk(runner, results, pending, plans, chunk, size, interpolation, texture) -> None:
+    images, masks, targets, smalls = [], [], [], []
     for p, i in chunk:
         win = plans[p].windows[i]
         target = win.target(size)
@@ -106,14 +109,24 @@ def _run_chunk(runner, results, pending, plans, chunk, size, interpolation) -> N
         images.append(image[0])
         masks.append(mask[0])
         targets.append(target)
+        smalls.append((rgb, hole))
     out = runner.infer(np.stack(images), np.stack(masks))
-    for (p, i), target, generated in zip(chunk, targets, out):
+    for (p, i), target, generated, (rgb, hole) in zip(chunk, targets, out, smalls):
         small = np.ascontiguousarray(generated[:, : target[0], : target[1]].transpose(1, 2, 0))
-        _paste(results[p], plans[p], i, small, interpolation)
+        detail = None
+        if texture:
+            small, matches = texture_fill(rgb, hole, small, strength=texture)
+            win = plans[p].windows[i]
+            if matches is not None and small.shape[:2] != (win.h, win.w):
+                pixels = results[p][win.y0 : win.y1, win.x0 : win.x1]
+                detail = WindowDetail(pixels, rgb, matches, texture, interpolation)
+        _paste(results[p], plans[p], i, small, interpolation, detail)
 
 
-def _paste(result: np.ndarray, plan: Plan, i: int, small: np.ndarray, interpolation: int) -> None:
-    """Write window ``i``'s owned hole pixels of ``small`` (its result at the target size) into ``result``."""
+def _paste(result: np.ndarray, plan: Plan, i: int, small: np.ndarray, interpolation: int,
+           detail: WindowDetail | None = None) -> None:
+    """Write window ``i``'s owned hole pixels of ``small`` (its result at the target size) into ``result``;
+    with ``detail``, the full-resolution residual of the texture stage's step 2 is added to each enlarged band."""
     win = plan.windows[i]
     owned = plan.owned(i)
     rows = np.flatnonzero(owned.any(axis=1))
@@ -127,17 +140,21 @@ def _paste(result: np.ndarray, plan: Plan, i: int, small: np.ndarray, interpolat
         return
     for r0 in range(int(rows[0]), int(rows[-1]) + 1, BAND_ROWS):
         r1 = min(r0 + BAND_ROWS, int(rows[-1]) + 1)
-        band = from_float(enlarge_region(small, (win.h, win.w), (r0, r1), (c0, c1), interpolation), result.dtype)
+        band = enlarge_region(small, (win.h, win.w), (r0, r1), (c0, c1), interpolation)
+        if detail is not None:
+            band += window_detail(detail, (r0, r1), (c0, c1))
+        band = from_float(band, result.dtype)
         np.copyto(roi[r0:r1, c0:c1], band, where=owned[r0:r1, c0:c1, None])
 
 
 def inpaint_crop(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
-                 *, interpolation: int = UPSAMPLE, plans: Sequence[Plan | None] | None = None) -> tuple[list[np.ndarray], list[int]]:
+                 *, interpolation: int = UPSAMPLE, plans: Sequence[Plan | None] | None = None,
+                 texture: float = 0.0) -> tuple[list[np.ndarray], list[int]]:
     """Plan windows for every picture at the working size (``runner.metadata.train_size``) and run them.
 
-    plans: already made plans (None entries are planned here). Returns (results, windows per picture).
+    plans: already made plans (None entries are planned here). texture: as for :func:`inpaint_windows`. Returns (results, windows per picture).
     """
     size = working_size(runner)
     given = list(plans) if plans is not None else [None] * len(holes)
     plans = [p if p is not None else plan_windows(np.ascontiguousarray(h), size) for p, h in zip(given, holes)]
-    return inpaint_windows(runner, rgbs, holes, plans, interpolation=interpolation), [len(p.windows) for p in plans]
+    return inpaint_windows(runner, rgbs, holes, plans, interpolation=interpolation, texture=texture), [len(p.windows) for p in plans]

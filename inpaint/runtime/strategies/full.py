@@ -18,6 +18,8 @@ from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.processing import composite, crop, from_nchw, masks_to_nchw, pad_to_multiple, to_nchw
 from inpaint.runtime.strategies.memory import MEMORY_ENV, available_mb, working_mb
+from inpaint.runtime.texture.stage import texture_fill
+from inpaint.runtime.processing import to_float
 
 __all__ = ["full_estimate_mb", "fits_full", "check_full", "inpaint_full", "submit_full"]
 
@@ -58,17 +60,18 @@ def check_full(runner: Runner, hw: tuple[int, int], available: float | None = No
 
 
 def inpaint_full(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
-                 available: float | None = None) -> list[np.ndarray]:
+                 available: float | None = None, texture: float = 0.0) -> list[np.ndarray]:
     """rgbs: equal-size (H, W, 3) uint8/uint16 RGB; holes: (H, W) bool, True = hole.
 
+    texture: strength of the texture stage (:mod:`inpaint.runtime.texture`), 0 = the network's fill alone.
     Refuses (UserError) when one picture does not fit; otherwise runs batches as large as fit.
     Returns one (H, W, 3) array per picture; known pixels bit-identical to the input.
     """
-    return submit_full(runner, rgbs, holes, available)()
+    return submit_full(runner, rgbs, holes, available, texture)()
 
 
 def submit_full(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
-                available: float | None = None) -> Callable[[], list[np.ndarray]]:
+                available: float | None = None, texture: float = 0.0) -> Callable[[], list[np.ndarray]]:
     """:func:`inpaint_full` in two halves: check, pad and submit (``runner.infer_async``) now; the returned
     function waits, crops and composites. When the pictures must be split into several batches to fit,
     all but the last run here, synchronously. Raises the UserError of :func:`check_full` at once."""
@@ -89,6 +92,9 @@ def submit_full(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.n
 
         def finish(pending=pending, size=size, chunk_rgbs=chunk_rgbs, chunk_holes=chunk_holes) -> list[np.ndarray]:
             generated = from_nchw(crop(pending.result(), size))
+            if texture:
+                generated = [texture_fill(to_float(rgb), hole, gen, strength=texture)[0]
+                             for rgb, gen, hole in zip(chunk_rgbs, generated, chunk_holes)]
             return [composite(rgb, gen, hole) for rgb, gen, hole in zip(chunk_rgbs, generated, chunk_holes)]
 
         if start != starts[-1]:

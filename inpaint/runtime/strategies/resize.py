@@ -18,6 +18,8 @@ __all__ = ["inpaint_resize"]
 
 
 def inpaint_resize(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np.ndarray],
-                   *, interpolation: int = UPSAMPLE) -> list[np.ndarray]:
-    """rgbs (H, W, 3) uint8/uint16, holes (H, W) bool True = hole -> results, known pixels bit-identical."""
-    return inpaint_windows(runner, rgbs, holes, [whole_photo(h) for h in holes], interpolation=interpolation)
+                   *, interpolation: int = UPSAMPLE, texture: float = 0.0) -> list[np.ndarray]:
+    """rgbs (H, W, 3) uint8/uint16, holes (H, W) bool True = hole -> results, known pixels bit-identical.
+    texture: strength of the texture stage (as for :func:`.crop.inpaint_windows`), 0 = off."""
+    return inpaint_windows(runner, rgbs, holes, [whole_photo(h) for h in holes], interpolation=interpolation,
+                           texture=texture)

@@ -19,7 +19,7 @@ def _picture(h=300, w=400):
 
 def test_strategy_and_dilate_defaults_and_overrides():
     runner = FillRunner()
-    painter = Inpainter(runner, strategy="crop", dilate=2)
+    painter = Inpainter(runner, strategy="crop", dilate=2, texture="off")  # the fill itself is checked
     rgb, mask = _picture()
     out = painter.inpaint(rgb, mask)
     assert runner.calls == [(1, 3, 64, 64)]  # one window at the working size

@@ -60,7 +60,7 @@ def _interior(hole: np.ndarray, px: int) -> np.ndarray:
 def test_known_pixels_bit_identical_and_hole_filled(strategy, dtype):
     runner = FillRunner().activate()
     rgb, hole = _rgb(300, 400, 1, dtype), _two_holes()
-    (out,) = inpaint_arrays(runner, [rgb], [hole], strategy=strategy)
+    (out,) = inpaint_arrays(runner, [rgb], [hole], strategy=strategy, texture="off")  # the network's fill alone
     assert out.dtype == dtype and out.shape == rgb.shape
     assert np.array_equal(out[~hole], rgb[~hole])
     half = (np.iinfo(dtype).max + 1) // 2  # FillRunner fills 0.5
@@ -150,7 +150,7 @@ def test_overlapping_windows_run_in_waves_and_see_earlier_fills():
     plan = plan_windows(hole, 64)
     assert len(plan.windows) == 2 and plan.windows[0].overlap(plan.windows[1]) > 0
     assert waves(plan) == [[0], [1]]  # the larger window first
-    (out,) = inpaint_arrays(runner, [_rgb(200, 200, 10)], [hole], strategy="crop")
+    (out,) = inpaint_arrays(runner, [_rgb(200, 200, 10)], [hole], strategy="crop", texture="off")
     assert [m.shape[0] for m in runner.masks] == [1, 1]  # two waves of one window each
     second, win = runner.masks[1][0, 0] > 0, plan.windows[1]
     big = np.zeros_like(hole)
@@ -228,7 +228,7 @@ def test_dilate_grows_the_hole_before_inpainting():
     hole = np.zeros((120, 160), bool)
     hole[50:60, 70:80] = True
     for strategy in ("full", "crop"):
-        (out,) = inpaint_arrays(runner, [rgb], [hole], strategy=strategy, dilate=3)
+        (out,) = inpaint_arrays(runner, [rgb], [hole], strategy=strategy, dilate=3, texture="off")
         grown = np.zeros_like(hole)
         grown[47:63, 67:83] = True
         assert (out[grown] == 128).all() and np.array_equal(out[~grown], rgb[~grown])
@@ -251,6 +251,6 @@ def test_16bit_file_through_crop(tmp_path):
     hole = _two_holes(200, 300)
     cv2.imwrite(str(tmp_path / "m.png"), hole.astype(np.uint8) * 255)
     jobs, _ = plan_jobs(tmp_path / "deep.png", tmp_path / "m.png", tmp_path / "o.png")
-    assert run_pipeline(FillRunner().activate(), ImageFiles(jobs), strategy="crop").ok
+    assert run_pipeline(FillRunner().activate(), ImageFiles(jobs), strategy="crop", texture="off").ok
     out = read_image(tmp_path / "o.png").rgb
     assert out.dtype == np.uint16 and np.array_equal(out[~hole], deep[~hole]) and (out[hole] == 32768).all()
