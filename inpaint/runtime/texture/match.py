@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inpaint.runtime.baselines import push_pull_fill
+
 __all__ = ["TOKEN_GRID", "KEY_MARGIN", "FEATURE_SIDE", "Matches", "match_cells", "grid_geometry"]
 
 #: cells per side: HiFill's attention runs between 32 x 32 = 1024 cells of its 512 px result
@@ -30,9 +32,18 @@ TOKEN_GRID = 32
 MIN_GRID = 4
 #: samples per patch side in the matching features (a 2r x 2r patch -> 4 x 4 area averages x 3 colours)
 FEATURE_SIDE = 4
+#: weight of the log texture energy beside the 48 colour samples in the match: a factor e^(1/w) in energy
+#: costs as much as one colour sample off by 1 (set by benchmarks/texture.py, docs/texture.md)
+ENERGY_WEIGHT = 0.8
+#: energy below this counts as flat: about (1 grey level of 255) ** 2 over three channels
+ENERGY_FLOOR = 3 * (1 / 255) ** 2
+#: rounds of PatchMatch-style propagation, and how much worse (relative squared distance) a continued copy may
+#: match than the query's own best key; set by benchmarks/texture.py (docs/texture.md)
+COHERENCE_ROUNDS = 4
+COHERENCE_TOLERANCE = 0.25
 #: keys keep this many pixels away from the hole, so that nothing of the object being removed leaks into the
-#: texture they lend: the low-pass that splits structure from texture reaches 3 sigma = 4.5 pixels
-#: (stage.LOWPASS_SIGMA = 1.5), the bicubic kernel that enlarges a window 2 (OpenCV's INTER_CUBIC, support 4)
+#: texture they lend: the low-pass that splits structure from texture reaches 3 sigma (stage.LOWPASS_SIGMA = 1:
+#: 3 pixels; 1.5: 4.5), the bicubic kernel that enlarges a window 2 (OpenCV's INTER_CUBIC, support 4)
 KEY_MARGIN = 5
 
 
@@ -82,11 +93,14 @@ def _patch_windows(half: np.ndarray, g: int) -> np.ndarray:
     return padded[rows[:, None, :, None], rows[None, :, None, :]]  # (g, g, 4, 4, C)
 
 
-def match_cells(fill: np.ndarray, hole: np.ndarray) -> Matches | None:
+def match_cells(fill: np.ndarray, hole: np.ndarray, energy: np.ndarray | None = None) -> Matches | None:
     """Top-1 key cell for every query cell (module docstring).
 
     fill: (h, w, 3) float32 in [0, 1], the network's composited output (known pixels = the picture's).
-    hole: (h, w) bool, True = hole. Returns None when the picture is smaller than MIN_GRID pixels a side.
+    hole: (h, w) bool, True = hole. energy: None or (h, w) float32 >= 0, the texture's energy per pixel
+    (squared residual summed over channels; the hole's values are not read): keys are then also chosen for
+    a texture as strong as the known cells around the query have (:data:`ENERGY_WEIGHT`).
+    Returns None when the picture is smaller than MIN_GRID pixels a side.
     """
     geometry = grid_geometry(hole.shape)
     if geometry is None:
@@ -110,7 +124,62 @@ def match_cells(fill: np.ndarray, hole: np.ndarray) -> Matches | None:
     qs, ks = np.flatnonzero(query), np.flatnonzero(valid_key)
     if qs.size and ks.size:
         f = feats.reshape(g * g, -1).astype(np.float32)
+        if energy is not None:
+            f = np.concatenate([f, ENERGY_WEIGHT * _log_energy(energy, hole, g, (hp, wp), valid_key)[:, None]], 1)
         fq, fk = f[qs], f[ks]
         dist = (fq * fq).sum(1)[:, None] + (fk * fk).sum(1)[None, :] - 2.0 * fq @ fk.T
+        np.maximum(dist, 0.0, out=dist)
         key[qs] = ks[np.argmin(dist, axis=1)]
+        if COHERENCE_ROUNDS:
+            key = _coherent(key, dist, qs, ks, g)
     return Matches(g, (rh, rw), key)
+
+
+def _log_energy(energy: np.ndarray, hole: np.ndarray, g: int, padded: tuple[int, int], valid_key: np.ndarray) -> np.ndarray:
+    """(g * g,) log texture energy of every cell's patch: measured for keys, pushed-pulled from the known
+    half-cells for the others (the texture a query should get is the one around it)."""
+    h, w = hole.shape
+    border = cv2.BORDER_REFLECT_101
+    known = cv2.copyMakeBorder((~hole).astype(np.float32), 0, padded[0] - h, 0, padded[1] - w, border)
+    e = cv2.copyMakeBorder(np.where(hole, 0, energy).astype(np.float32), 0, padded[0] - h, 0, padded[1] - w, border)
+    side = 2 * g
+    k_half = cv2.resize(known, (side, side), interpolation=cv2.INTER_AREA)
+    e_half = cv2.resize(e, (side, side), interpolation=cv2.INTER_AREA)
+    full = k_half > 1 - 1e-6
+    per_pixel = np.divide(e_half, k_half, out=np.zeros_like(e_half), where=k_half > 0)
+    filled = push_pull_fill(per_pixel[..., None], full)[..., 0]
+    cells = _patch_windows(filled[..., None].astype(np.float32), g).reshape(g * g, -1).mean(1)
+    return np.log(cells + ENERGY_FLOOR)
+
+
+def _coherent(key: np.ndarray, dist: np.ndarray, qs: np.ndarray, ks: np.ndarray, g: int) -> np.ndarray:
+    """PatchMatch's propagation (Barnes et al. 2009) as a preference: a query takes the continuation of a
+    neighbour's copy (the neighbour's key shifted by the same step) when that key is nearly as good as its own
+    best, within :data:`COHERENCE_TOLERANCE`. Larger coherent copies keep the texture whole (no blend, no seam).
+
+    key: (g * g,) current keys; dist: (len(qs), len(ks)) squared feature distances. Returns the new keys.
+    """
+    column = np.full(g * g, -1, np.int64)
+    column[ks] = np.arange(ks.size)
+    row = np.arange(qs.size)
+    qi, qj = np.divmod(qs, g)
+    best = dist[row, column[key[qs]]]
+    limit = best * (1.0 + COHERENCE_TOLERANCE) + 1e-6
+    for _ in range(COHERENCE_ROUNDS):
+        current = key.copy()
+        choice, cost = current[qs].copy(), np.full(qs.size, np.inf, np.float32)
+        for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            ni, nj = qi + di, qj + dj
+            inside = (ni >= 0) & (ni < g) & (nj >= 0) & (nj < g)
+            kn = np.where(inside, current[np.clip(ni, 0, g - 1) * g + np.clip(nj, 0, g - 1)], -1)
+            ki, kj = np.divmod(np.maximum(kn, 0), g)
+            ci, cj = ki - di, kj - dj
+            ok = (kn >= 0) & (ci >= 0) & (ci < g) & (cj >= 0) & (cj < g)
+            cand = np.where(ok, ci * g + cj, 0)
+            col = np.where(ok, column[cand], -1)
+            ok &= col >= 0
+            c = np.where(ok, dist[row, np.maximum(col, 0)], np.inf)
+            better = ok & (c <= limit) & (c < cost)
+            choice[better], cost[better] = cand[better], c[better]
+        key[qs] = choice
+    return key

@@ -29,8 +29,12 @@ from inpaint.runtime.texture.match import Matches, match_cells
 __all__ = ["LOWPASS_SIGMA", "STRENGTH", "texture_fill", "lowpass_known", "WindowDetail", "window_detail"]
 
 #: Gaussian sigma (pixels at the working size) that splits structure (below) from texture (above); set by
-#: benchmarks/texture.py (docs/texture.md: detail and hole PSNR of sigma 1.0 / 1.5 / 2.0)
-LOWPASS_SIGMA = 1.5
+#: benchmarks/texture.py (docs/texture.md: detail and hole PSNR of sigma 1.0 and 1.5)
+LOWPASS_SIGMA = 1.0
+#: width of the sample maps handed to cv2.remap (which takes at most 32767 rows)
+REMAP_COLUMNS = 1024
+#: match the texture's strength too (match.ENERGY_WEIGHT), not only the fill's look
+ENERGY_MATCH = True
 #: amplitude of the copied texture (1 = as strong as in the key cells); set by benchmarks/texture.py: the
 #: copied texture is not the hidden one, so every bit of it costs hole PSNR (docs/texture.md)
 STRENGTH = 0.7
@@ -60,12 +64,14 @@ def texture_fill(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, *, stren
     Returns (out, matches): out (h, w, 3) float32, equal to ``fill`` outside the hole (unclipped inside:
     the caller rounds and clips); matches None when there is nothing to copy (no key cell, tiny picture).
     """
-    matches = match_cells(fill, hole)
-    if matches is None or not matches.any or strength == 0:
+    if strength == 0:
         return fill, None
-    g, (rh, rw) = matches.g, matches.rate
     known = ~hole
     residual = (image - lowpass_known(image, known, sigma)) * known[..., None]
+    matches = match_cells(fill, hole, (residual * residual).sum(-1) if ENERGY_MATCH else None)
+    if matches is None or not matches.any:
+        return fill, None
+    g, (rh, rw) = matches.g, matches.rate
     source_map = _padded(np.ascontiguousarray(residual, np.float32), (g * rh, g * rw))
 
     def source(r: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -109,10 +115,14 @@ class WindowDetail:
         def read(r: np.ndarray, c: np.ndarray) -> np.ndarray:
             photo = self.pixels[r, c].astype(np.float32) / top
             # cv2.resize's sample positions (resample.enlarge_region): src = (dst + 0.5) / scale - 0.5
-            mx = ((c + 0.5) / sx - 0.5).astype(np.float32)[:, None]
-            my = ((r + 0.5) / sy - 0.5).astype(np.float32)[:, None]
-            low = cv2.remap(self.small, mx, my, self.interpolation, borderMode=cv2.BORDER_REPLICATE)[:, 0]
-            return photo - low
+            n = r.size
+            rows = -(-n // REMAP_COLUMNS)  # cv2.remap wants maps of fewer than 32767 rows and columns
+            mx = np.zeros(rows * REMAP_COLUMNS, np.float32)
+            my = np.zeros(rows * REMAP_COLUMNS, np.float32)
+            mx[:n], my[:n] = (c + 0.5) / sx - 0.5, (r + 0.5) / sy - 0.5
+            low = cv2.remap(self.small, mx.reshape(rows, REMAP_COLUMNS), my.reshape(rows, REMAP_COLUMNS),
+                            self.interpolation, borderMode=cv2.BORDER_REPLICATE)
+            return photo - low.reshape(-1, low.shape[-1])[:n]
 
         return read
 

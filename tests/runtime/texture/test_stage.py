@@ -139,3 +139,35 @@ def test_check_texture():
         check_texture("lots")
     with pytest.raises(UserError, match="0-2"):
         check_texture(3)
+
+
+def test_energy_prior_keeps_smooth_regions_smooth():
+    """Same colour everywhere, rough right half: a hole in the smooth left half copies from the smooth half."""
+    h, w = 96, 128
+    rng = np.random.default_rng(0)
+    image = np.full((h, w, 3), 0.5, np.float32)
+    image[:, 64:] += rng.normal(0, 0.1, (h, 64, 3)).astype(np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[36:60, 16:40] = True
+    fill = image.copy()
+    fill[hole] = 0.5
+    out, m = texture_fill(image, hole, fill, strength=1.0)
+    g, (rh, rw) = m.g, m.rate
+    keys = m.key[m.key >= 0]
+    assert np.all((keys % g + 2) * rw <= 64)  # every key's patch lies in the smooth half
+    assert np.abs(out[hole] - 0.5).max() < 0.02
+
+
+def test_coherent_copies_are_preferred_within_the_tolerance():
+    from inpaint.runtime.texture import match
+
+    g = 6
+    qs = np.array([14, 15])  # two horizontal neighbours (row 2, columns 2 and 3)
+    ks = np.array([0, 1, 30])
+    key = np.full(g * g, -1, np.int64)
+    key[qs] = [0, 30]  # own bests: 14 -> 0, 15 -> 30; the continuation of 14's copy for 15 is key 1
+    near = np.array([[0.0, 5.0, 5.0], [5.0, 1.1, 1.0]], np.float32)  # key 1 is 10 % worse for query 15
+    got = match._coherent(key.copy(), near, qs, ks, g)
+    assert got[15] == 1 and got[14] == 0
+    far = np.array([[0.0, 5.0, 5.0], [5.0, 2.0, 1.0]], np.float32)  # twice as bad: keep the own best
+    assert match._coherent(key.copy(), far, qs, ks, g)[15] == 30
