@@ -40,3 +40,40 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
         s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
         scores.append(s.mean())
     return float(np.mean(scores))
+
+
+#: erosion of the hole before the detail figure is taken: 2 px from its edge (../shared/TEXTURE.md), i.e. a
+#: 5 x 5 square structuring element, so that the seam between fill and photo does not count as texture
+DETAIL_ERODE_PX = 2
+
+
+def detail_energy(image: np.ndarray, region: np.ndarray) -> float:
+    """Mean |Laplacian| of the grey image over ``region``: the fine texture a picture holds there.
+
+    image: (H, W, 3) RGB or (H, W) grey, float in [0, 1]. region: (H, W) bool.
+    Grey = OpenCV's RGB2GRAY (ITU-R BT.601 weights 0.299, 0.587, 0.114) on float32; Laplacian = OpenCV's 3 x 3
+    aperture (``ksize=1``: [[0, 1, 0], [1, -4, 1], [0, 1, 0]]), borders reflected (BORDER_REFLECT_101).
+    Returns nan for an empty region.
+    """
+    x = np.asarray(image, np.float32)
+    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x
+    lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1))
+    return float(lap[region].mean()) if region.any() else float("nan")
+
+
+def detail_ratio(output: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
+    """TEXTURE.md's "detail": :func:`detail_energy` of ``output`` over that of ``truth`` inside the hole eroded
+    :data:`DETAIL_ERODE_PX` px (the whole hole when erosion leaves nothing). 1 = as much fine texture as the
+    photo had there, 0 = flat; noise raises it (read it with the hole PSNR).
+
+    output, truth: (H, W, 3) or (H, W) float in [0, 1]. hole: (H, W) bool, True = hole.
+    Returns nan when the truth is flat there (nothing to compare with) or the hole is empty.
+    """
+    side = 2 * DETAIL_ERODE_PX + 1
+    core = cv2.erode(hole.astype(np.uint8), np.ones((side, side), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    if not core.any():
+        core = hole
+    want = detail_energy(truth, core)
+    if not want > 0:
+        return float("nan")
+    return detail_energy(output, core) / want

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from inpaint.errors import UserError
-from inpaint.metrics import psnr, ssim
+from inpaint.metrics import detail_ratio, psnr, ssim
 from inpaint.runtime.baselines import BASELINES, baseline
 from inpaint.runtime.io import read_image, read_mask, write_image
 from inpaint.runtime.jobs import list_images
@@ -75,11 +75,13 @@ def load_cases(pairs: Iterable[tuple[Path, Path]]) -> list[Case]:
 @dataclass
 class Report:
     methods: list[str]
-    #: per case: name, ratio, bin, scores {method: (psnr, ssim)}, hole_psnr {method: PSNR over the hole pixels}
+    #: per case: name, ratio, bin, scores {method: (psnr, ssim)}, hole_psnr {method: PSNR over the hole pixels},
+    #: detail {method: :func:`inpaint.metrics.detail_ratio`}
     rows: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """{group: {method: {"psnr", "ssim", "hole_psnr", "n"}}} for "overall" and every non-empty bin."""
+        """{group: {method: {"psnr", "ssim", "hole_psnr", "detail", "n"}}} for "overall" and every non-empty bin:
+        means over cases, but ``detail`` is the median (TEXTURE.md; cases where the truth is flat are left out)."""
         groups: dict[str, list[dict]] = {"overall": self.rows}
         for lo, hi in BINS:
             key = f"({lo:g},{hi:g}]"
@@ -88,11 +90,18 @@ class Report:
         for key, rows in groups.items():
             if rows:
                 out[key] = {m: {"psnr": float(np.mean([r["scores"][m][0] for r in rows])), "ssim": float(np.mean([r["scores"][m][1] for r in rows])),
-                                "hole_psnr": float(np.mean([r["hole_psnr"][m] for r in rows])), "n": len(rows)} for m in self.methods}
+                                "hole_psnr": float(np.mean([r["hole_psnr"][m] for r in rows])),
+                                "detail": _median([r.get("detail", {}).get(m, float("nan")) for r in rows]), "n": len(rows)}
+                            for m in self.methods}
         return out
 
     def to_json(self) -> str:
         return json.dumps({"methods": self.methods, "summary": self.summary(), "cases": self.rows}, indent=2)
+
+
+def _median(values: Sequence[float]) -> float:
+    kept = [v for v in values if np.isfinite(v)]
+    return float(np.median(kept)) if kept else float("nan")
 
 
 def evaluate(
@@ -103,25 +112,31 @@ def evaluate(
     sheet: Path | None = None,
     sheet_rows: int = 6,
     on_case: Callable[[], None] | None = None,
+    extra_methods: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
 ) -> Report:
-    """Score ``model`` (rgb uint8, hole bool -> rgb uint8) and the baselines on every case."""
+    """Score ``model`` (rgb uint8, hole bool -> rgb uint8), the baselines and ``extra_methods`` (more such
+    functions by name, e.g. ``{"texture off": f, "texture on": g}``, columns after the model's) on every case."""
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise UserError(f"--baselines {','.join(unknown)}: known baselines are {', '.join(BASELINES)}")
-    methods = list(baselines) + ([model_name] if model is not None else [])
+    extra_methods = dict(extra_methods or {})
+    methods = list(baselines) + ([model_name] if model is not None else []) + list(extra_methods)
     report = Report(methods)
     tiles = []
     for case in cases:
         outputs = {b: baseline(b, case.rgb, case.hole) for b in baselines}
         if model is not None:
             outputs[model_name] = model(case.rgb, case.hole)
+        for name, method in extra_methods.items():
+            outputs[name] = method(case.rgb, case.hole)
         truth = case.rgb / 255.0
         scores = {m: (psnr(o / 255.0, truth), ssim(o / 255.0, truth)) for m, o in outputs.items()}
         in_hole = {m: psnr(o[case.hole] / 255.0, truth[case.hole]) if case.hole.any() else 100.0 for m, o in outputs.items()}
+        detail = {m: detail_ratio(o / 255.0, truth, case.hole) for m, o in outputs.items()}
         report.rows.append({"case": case.name, "ratio": case.ratio, "bin": bin_of(case.ratio), "scores": scores,
-                            "hole_psnr": in_hole})
+                            "hole_psnr": in_hole, "detail": detail})
         if sheet is not None and len(tiles) < sheet_rows:
-            tiles.append(_sheet_row(case, outputs))
+            tiles.append(_sheet_row(case, outputs, in_hole, detail))
         if on_case:
             on_case()
     if sheet is not None and tiles:
@@ -129,8 +144,10 @@ def evaluate(
     return report
 
 
-def _sheet_row(case: Case, outputs: dict[str, np.ndarray], height: int = 192) -> np.ndarray:
-    """input with the hole greyed | mask | each method | photo, scaled to ``height``, labelled."""
+def _sheet_row(case: Case, outputs: dict[str, np.ndarray], hole_psnr: dict[str, float] | None = None,
+               detail: dict[str, float] | None = None, height: int = 192) -> np.ndarray:
+    """input with the hole greyed | mask | each method | photo, scaled to ``height``, labelled (each method
+    with its hole PSNR and detail)."""
     masked = case.rgb.copy()
     masked[case.hole] = 128
     mask = np.repeat((case.hole * 255).astype(np.uint8)[..., None], 3, 2)
@@ -140,6 +157,9 @@ def _sheet_row(case: Case, outputs: dict[str, np.ndarray], height: int = 192) ->
     for label, img in panels:
         tile = cv2.resize(np.ascontiguousarray(img), (w, height), interpolation=cv2.INTER_AREA)
         cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 0), 1, cv2.LINE_AA)
+        if hole_psnr is not None and label in hole_psnr:
+            figures = f"{hole_psnr[label]:.1f} dB  d {detail[label]:.2f}" if detail else f"{hole_psnr[label]:.1f} dB"
+            cv2.putText(tile, figures, (6, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
         row.append(tile)
     return np.concatenate(row, 1)
 
@@ -165,4 +185,28 @@ def make_masks(images: Path, out: Path, per_bin: int = 1, seed: int = 0) -> list
                 path = out / f"{photo.stem}__b{k + 1}_{j}.png"
                 write_image(path, (hole * 255).astype(np.uint8)[..., None].repeat(3, 2))
                 written.append(path)
+    return written
+
+
+#: hole ratio range of the object masks: one object of 8-25 % of the photo (../shared/TEXTURE.md's ~512 px cases)
+OBJECT_RATIO = (0.08, 0.25)
+
+
+def make_object_masks(images: Path, out: Path, per_photo: int = 2, seed: int = 0,
+                      ratio: tuple[float, float] = OBJECT_RATIO) -> list[Path]:
+    """Write ``per_photo`` object-shaped masks (:func:`inpaint.runtime.silhouettes.object_silhouette`, one
+    silhouette each, its ratio uniform in ``ratio``) for every photo of ``images`` into ``out`` as
+    ``<stem>__o<j>.png`` (white = hole); deterministic for ``seed``."""
+    from inpaint.runtime.silhouettes import object_silhouette
+
+    written = []
+    out.mkdir(parents=True, exist_ok=True)
+    for i, photo in enumerate(list_images(images)):
+        h, w = read_image(photo).rgb.shape[:2]
+        for j in range(per_photo):
+            rng = np.random.default_rng([seed, i, j])
+            hole = object_silhouette((h, w), rng, float(rng.uniform(*ratio)))
+            path = out / f"{photo.stem}__o{j}.png"
+            write_image(path, (hole * 255).astype(np.uint8)[..., None].repeat(3, 2))
+            written.append(path)
     return written
