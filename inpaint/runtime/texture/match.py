@@ -37,6 +37,8 @@ FEATURE_SIDE = 4
 ENERGY_WEIGHT = 0.8
 #: energy below this counts as flat: about (1 grey level of 255) ** 2 over three channels
 ENERGY_FLOOR = 3 * (1 / 255) ** 2
+#: tone a copy down to the texture energy the query's surroundings predict when its key's is stronger
+TAME_ENERGY = True
 #: rounds of PatchMatch-style propagation, and how much worse (relative squared distance) a continued copy may
 #: match than the query's own best key; set by benchmarks/texture.py (docs/texture.md)
 COHERENCE_ROUNDS = 4
@@ -53,11 +55,17 @@ class Matches:
 
     g: cells per side; rate: (r_h, r_w) pixels per cell at the matching size; key: (g * g,) int64, the key
     cell (row-major index ``i * g + j``) of every query cell, -1 for cells that are not queries or found no key.
+    weight: None (all 1) or (g * g,) float32 in (0, 1], the amplitude each query's copy is pasted with: a key
+    whose texture is stronger than the query's surroundings predict is toned down to that (:data:`TAME_ENERGY`).
+    gain: None, or (h, w) float32 the energy gain the texture stage measured at the matching size
+    (:func:`.aggregate.aggregate`; 1 outside the hole), reused at full resolution.
     """
 
     g: int
     rate: tuple[int, int]
     key: np.ndarray
+    weight: np.ndarray | None = None
+    gain: np.ndarray | None = None
 
     @property
     def pad(self) -> tuple[int, int]:
@@ -73,7 +81,7 @@ class Matches:
         n = self.g * self.g
         out = np.zeros((1, n, n), np.float32)
         rows = np.flatnonzero(self.key >= 0)
-        out[0, rows, self.key[rows]] = 1.0
+        out[0, rows, self.key[rows]] = 1.0 if self.weight is None else self.weight[rows]
         return out
 
 
@@ -121,18 +129,23 @@ def match_cells(fill: np.ndarray, hole: np.ndarray, energy: np.ndarray | None = 
     query = _patch_windows(holes_in[..., None], g).reshape(g * g, -1).any(1)
     valid_key = ~touched.reshape(g * g, -1).any(1)
     key = np.full(g * g, -1, np.int64)
+    weight = None
     qs, ks = np.flatnonzero(query), np.flatnonzero(valid_key)
     if qs.size and ks.size:
         f = feats.reshape(g * g, -1).astype(np.float32)
         if energy is not None:
-            f = np.concatenate([f, ENERGY_WEIGHT * _log_energy(energy, hole, g, (hp, wp), valid_key)[:, None]], 1)
+            log_e = _log_energy(energy, hole, g, (hp, wp), valid_key)
+            f = np.concatenate([f, ENERGY_WEIGHT * log_e[:, None]], 1)
         fq, fk = f[qs], f[ks]
         dist = (fq * fq).sum(1)[:, None] + (fk * fk).sum(1)[None, :] - 2.0 * fq @ fk.T
         np.maximum(dist, 0.0, out=dist)
         key[qs] = ks[np.argmin(dist, axis=1)]
         if COHERENCE_ROUNDS:
             key = _coherent(key, dist, qs, ks, g)
-    return Matches(g, (rh, rw), key)
+        if energy is not None and TAME_ENERGY:
+            weight = np.ones(g * g, np.float32)
+            weight[qs] = np.minimum(1.0, np.exp(0.5 * (log_e[qs] - log_e[key[qs]])))  # amplitude = sqrt(energy)
+    return Matches(g, (rh, rw), key, weight)
 
 
 def _log_energy(energy: np.ndarray, hole: np.ndarray, g: int, padded: tuple[int, int], valid_key: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ Known pixels are never written (the callers paste hole pixels only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,8 +31,9 @@ __all__ = ["LOWPASS_SIGMA", "STRENGTH", "texture_fill", "lowpass_known", "Window
 #: Gaussian sigma (pixels at the working size) that splits structure (below) from texture (above); set by
 #: benchmarks/texture.py (docs/texture.md: detail and hole PSNR of sigma 1.0 and 1.5)
 LOWPASS_SIGMA = 1.0
-#: width of the sample maps handed to cv2.remap (which takes at most 32767 rows)
-REMAP_COLUMNS = 1024
+#: step 2's amplitude relative to step 1's: the detail above the working size, copied at step 1's strength,
+#: overshoots the photo's own (detail 0.95-1.2 on the 4x and >= 4 MP sets); set by benchmarks/texture.py
+FULL_RESOLUTION_SHARE = 0.5
 #: match the texture's strength too (match.ENERGY_WEIGHT), not only the fill's look
 ENERGY_MATCH = True
 #: amplitude of the copied texture (1 = as strong as in the key cells); set by benchmarks/texture.py: the
@@ -75,11 +76,14 @@ def texture_fill(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, *, stren
     source_map = _padded(np.ascontiguousarray(residual, np.float32), (g * rh, g * rw))
 
     def source(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return source_map[r, c]
+        return source_map[np.ix_(r, c)]
 
     rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    texture = aggregate(matches, source, (r0, r1), (c0, c1), source_map.shape[:2])
+    texture, gain = aggregate(matches, source, (r0, r1), (c0, c1), source_map.shape[:2])
+    gain_map = np.ones(hole.shape, np.float32)
+    gain_map[r0:r1, c0:c1] = gain
+    matches = replace(matches, gain=gain_map)
     structure = _structure(fill, sigma)[r0:r1, c0:c1]
     out = np.array(fill, np.float32, copy=True)
     box = hole[r0:r1, c0:c1]
@@ -113,21 +117,35 @@ class WindowDetail:
         sy, sx = self.scale
 
         def read(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-            photo = self.pixels[r, c].astype(np.float32) / top
-            # cv2.resize's sample positions (resample.enlarge_region): src = (dst + 0.5) / scale - 0.5
-            n = r.size
-            rows = -(-n // REMAP_COLUMNS)  # cv2.remap wants maps of fewer than 32767 rows and columns
-            mx = np.zeros(rows * REMAP_COLUMNS, np.float32)
-            my = np.zeros(rows * REMAP_COLUMNS, np.float32)
-            mx[:n], my[:n] = (c + 0.5) / sx - 0.5, (r + 0.5) / sy - 0.5
-            low = cv2.remap(self.small, mx.reshape(rows, REMAP_COLUMNS), my.reshape(rows, REMAP_COLUMNS),
-                            self.interpolation, borderMode=cv2.BORDER_REPLICATE)
-            return photo - low.reshape(-1, low.shape[-1])[:n]
+            if r[-1] - r[0] == r.size - 1 and c[-1] - c[0] == c.size - 1:  # a block inside the window: slices
+                r0, c0 = int(r[0]), int(c[0])
+                photo = self.pixels[r0 : r0 + r.size, c0 : c0 + c.size].astype(np.float32) / top
+                # cv2.resize's sample positions (resample.enlarge_region): src = (dst + 0.5) / scale - 0.5
+                matrix = np.array([[1 / sx, 0.0, (c0 + 0.5) / sx - 0.5], [0.0, 1 / sy, (r0 + 0.5) / sy - 0.5]])
+                low = cv2.warpAffine(self.small, matrix, (c.size, r.size), flags=self.interpolation | cv2.WARP_INVERSE_MAP,
+                                     borderMode=cv2.BORDER_REPLICATE)
+                return photo - low
+            photo = self.pixels[np.ix_(r, c)].astype(np.float32) / top  # clamped at the window's edge
+            mx = np.broadcast_to(((c + 0.5) / sx - 0.5).astype(np.float32)[None, :], (r.size, c.size))
+            my = np.broadcast_to(((r + 0.5) / sy - 0.5).astype(np.float32)[:, None], (r.size, c.size))
+            low = cv2.remap(self.small, np.ascontiguousarray(mx), np.ascontiguousarray(my), self.interpolation,
+                            borderMode=cv2.BORDER_REPLICATE)
+            return photo - low
 
         return read
 
+    def gain(self, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+        """Step 1's gain map (matching size) enlarged bilinearly to rows x cols of the window (cv2.resize's samples)."""
+        sy, sx = self.scale
+        (r0, r1), (c0, c1) = rows, cols
+        matrix = np.array([[1 / sx, 0.0, (c0 + 0.5) / sx - 0.5], [0.0, 1 / sy, (r0 + 0.5) / sy - 0.5]])
+        return cv2.warpAffine(self.matches.gain, matrix, (c1 - c0, r1 - r0),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
 
 def window_detail(detail: WindowDetail, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
-    """Step 2 on rows x cols of the window: (rows, cols, 3) float32 to add to the enlarged fill."""
-    y = aggregate(detail.matches, detail.source(), rows, cols, detail.pixels.shape[:2], scale=detail.scale)
-    return y * np.float32(detail.strength)
+    """Step 2 on rows x cols of the window: (rows, cols, 3) float32 to add to the enlarged fill, at
+    ``strength * FULL_RESOLUTION_SHARE``."""
+    y, _ = aggregate(detail.matches, detail.source(), rows, cols, detail.pixels.shape[:2], scale=detail.scale,
+                     gain=detail.gain)
+    return y * np.float32(detail.strength * FULL_RESOLUTION_SHARE)

@@ -29,12 +29,45 @@ def test_aggregate_raw_is_the_operator(rate):
     x = np.random.default_rng(2).random((1, 3, g * rate[0], g * rate[1]), dtype=np.float32)
     want = masked_attention_aggregate_numpy(x, m.scores())[0].transpose(1, 2, 0)
     src = x[0].transpose(1, 2, 0)
-    got = aggregate_raw(m, lambda r, c: src[r, c], (0, g * rate[0]), (0, g * rate[1]), src.shape[:2])
+    got = aggregate_raw(m, lambda r, c: src[np.ix_(r, c)], (0, g * rate[0]), (0, g * rate[1]), src.shape[:2])
     np.testing.assert_allclose(got, want, atol=1e-6)
     # a sub-region gives the same pixels
     h, w = src.shape[:2]
-    part = aggregate_raw(m, lambda r, c: src[r, c], (1, h - 1), (2, w - 1), src.shape[:2])
+    part = aggregate_raw(m, lambda r, c: src[np.ix_(r, c)], (1, h - 1), (2, w - 1), src.shape[:2])
     np.testing.assert_allclose(part, want[1 : h - 1, 2 : w - 1], atol=1e-6)
+
+
+def _pixel_reference(m, src, rows, cols, scale):
+    """The aggregation pixel by pixel, as the module docstring states it (sum over covering queries / 4)."""
+    (ph, pw), (rh, rw), g = m.pad, m.rate, m.g
+    out = np.zeros((rows[1] - rows[0], cols[1] - cols[0], src.shape[2]), np.float32)
+    for t in range(*rows):
+        x = (t + 0.5) / scale[0] - 0.5
+        for u in range(*cols):
+            y = (u + 0.5) / scale[1] - 0.5
+            for i in range(g):
+                if not i * rh - ph <= x + 0.5 < i * rh - ph + 2 * rh:
+                    continue
+                for j in range(g):
+                    if not j * rw - pw <= y + 0.5 < j * rw - pw + 2 * rw:
+                        continue
+                    k = m.key[i * g + j]
+                    if k < 0:
+                        continue
+                    si = min(max(t + round((k // g - i) * rh * scale[0]), 0), src.shape[0] - 1)
+                    sj = min(max(u + round((k % g - j) * rw * scale[1]), 0), src.shape[1] - 1)
+                    out[t - rows[0], u - cols[0]] += src[si, sj]
+    return out / 4
+
+
+def test_aggregate_at_a_larger_scale_follows_the_formula():
+    g, rate, scale = 6, (3, 4), (2.5, 1.75)
+    m = _random_matches(g, rate, 5)
+    src = np.random.default_rng(6).random((int(g * rate[0] * scale[0]) + 3, int(g * rate[1] * scale[1]) + 2, 2),
+                                          dtype=np.float32)
+    rows, cols = (3, 40), (0, 37)
+    got = aggregate_raw(m, lambda r, c: src[np.ix_(r, c)], rows, cols, src.shape[:2], channels=2, scale=scale)
+    np.testing.assert_allclose(got, _pixel_reference(m, src, rows, cols, scale), atol=1e-6)
 
 
 def test_variance_preserving_blend():
@@ -43,12 +76,13 @@ def test_variance_preserving_blend():
     src = np.random.default_rng(0).random((g * r, g * r, 3), dtype=np.float32)
     i, j = np.divmod(np.arange(g * g), g)
     shifted = Matches(g, (r, r), np.where(j < g - 2, i * g + j + 2, -1))  # every cell copies the one 2 to the right
-    y = aggregate(shifted, lambda a, b: src[a, b], (8, 24), (4, 20), src.shape[:2])
+    y, gain = aggregate(shifted, lambda a, b: src[np.ix_(a, b)], (8, 24), (4, 20), src.shape[:2])
     np.testing.assert_allclose(y, src[8:24, 12:28], atol=1e-6)
+    assert np.all(gain == 1.0)
     incoherent = Matches(g, (r, r), np.random.default_rng(1).permutation(g * g))
     zero_mean = src - src.mean((0, 1))
-    raw = aggregate_raw(incoherent, lambda a, b: zero_mean[a, b], (0, 32), (0, 32), src.shape[:2])
-    vp = aggregate(incoherent, lambda a, b: zero_mean[a, b], (0, 32), (0, 32), src.shape[:2])
+    raw = aggregate_raw(incoherent, lambda a, b: zero_mean[np.ix_(a, b)], (0, 32), (0, 32), src.shape[:2])
+    vp, _ = aggregate(incoherent, lambda a, b: zero_mean[np.ix_(a, b)], (0, 32), (0, 32), src.shape[:2])
     interior = (slice(4, 28), slice(4, 28))
     assert raw[interior].std() < 0.6 * zero_mean.std()  # the plain mean of 4 independent copies loses half
     assert vp[interior].std() == pytest.approx(zero_mean.std(), rel=0.15)  # restored
