@@ -37,8 +37,10 @@ FEATURE_SIDE = 4
 ENERGY_WEIGHT = 0.8
 #: energy below this counts as flat: about (1 grey level of 255) ** 2 over three channels
 ENERGY_FLOOR = 3 * (1 / 255) ** 2
-#: tone a copy down to the texture energy the query's surroundings predict when its key's is stronger
+#: tone a copy down when its key's texture energy exceeds what the query's surroundings predict by more than
+#: TAME_RATIO (cells of one texture vary: the prediction is a smoothed mean, so a margin keeps ordinary copies)
 TAME_ENERGY = True
+TAME_RATIO = 2.0
 #: rounds of PatchMatch-style propagation, and how much worse (relative squared distance) a continued copy may
 #: match than the query's own best key; set by benchmarks/texture.py (docs/texture.md)
 COHERENCE_ROUNDS = 4
@@ -144,7 +146,8 @@ def match_cells(fill: np.ndarray, hole: np.ndarray, energy: np.ndarray | None = 
             key = _coherent(key, dist, qs, ks, g)
         if energy is not None and TAME_ENERGY:
             weight = np.ones(g * g, np.float32)
-            weight[qs] = np.minimum(1.0, np.exp(0.5 * (log_e[qs] - log_e[key[qs]])))  # amplitude = sqrt(energy)
+            excess = log_e[key[qs]] - log_e[qs] - np.log(TAME_RATIO)  # how much stronger than predicted
+            weight[qs] = np.exp(-0.5 * np.maximum(excess, 0.0))  # amplitude = sqrt(energy)
     return Matches(g, (rh, rw), key, weight)
 
 

@@ -45,7 +45,10 @@ def test_texture_goes_in_and_known_pixels_stay(strategy, dtype):
         assert out.dtype == dtype and np.array_equal(out[~hole], rgb[~hole])
     truth = _roughness(rgb, hole)
     assert _roughness(off, hole) < 0.1 * truth
-    assert 0.4 * truth < _roughness(on, hole) < 1.5 * truth
+    # white noise lives above the working size (64 px for FillRunner): where the window is shrunk only step 2
+    # brings it back, at strength x FULL_RESOLUTION_SHARE = 0.35 of its amplitude
+    low = 0.5 if strategy == "full" else 0.2
+    assert low * truth < _roughness(on, hole) < 1.2 * truth
 
 
 def test_step_two_adds_the_full_resolution_detail():
