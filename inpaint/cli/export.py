@@ -176,3 +176,26 @@ def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Option
         f"TensorRT {header[E.KEY_TRT_VERSION]}, compute capability {header[E.KEY_COMPUTE_CAPABILITY]}, {size:.1f} MiB, "
         f"{time.perf_counter() - t:.1f} s)"
     )
+
+
+def export_texture(
+    output: Path = typer.Option(Path("texture.onnx"), "-o", "--output", help="Output .onnx."),
+    size: str = typer.Option("256x256", "--size", help="WxH of the windows it will see (multiples of 64): the model's working size, padded to its stride."),
+    ops: Ops = typer.Option(Ops.plugin, help="plugin: the paste as inpaint::MaskedAttentionAggregate nodes (TensorRT plugin, ONNX Runtime kernel); standard: standard ONNX ops only."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="Texture strength baked into the graph (default: the runtime's, as --texture on)."),
+) -> None:
+    """The texture stage (step 1, at the working size) as an ONNX graph: inputs image, mask, fill (the network's
+    output), output textured. For pipelines that run the network on a GPU and want the stage there too;
+    'inpaint run' needs no such file (it runs the stage itself, on every engine)."""
+    from inpaint.export.texture import export_texture_onnx
+    from inpaint.runtime.texture import check_texture
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size {size}: give WxH, e.g. 256x256") from None
+    if strength is not None:
+        check_texture(strength)
+    t = time.perf_counter()
+    path = export_texture_onnx(output, size=(h, w), ops=ops.value, strength=strength)
+    typer.echo(f"{path} ({path.stat().st_size / 1e6:.1f} MB, {ops.value} ops, {w}x{h}) in {time.perf_counter() - t:.1f} s")

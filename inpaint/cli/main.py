@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(train.app, name="train")
 app.add_typer(convert.app, name="convert")
 app.command("export")(export.export)
+app.command("export-texture")(export.export_texture)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
 app.command("eval")(eval.eval_command)

@@ -125,12 +125,13 @@ def aggregate_raw(m: Matches, source: Source, rows: tuple[int, int], cols: tuple
 
 def aggregate(m: Matches, source: Source, rows: tuple[int, int], cols: tuple[int, int], bounds: tuple[int, int],
               channels: int = 3, scale: tuple[float, float] = (1.0, 1.0),
-              gain: Gain | None = None) -> tuple[np.ndarray, np.ndarray]:
+              gain: Gain | None = None, widen: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The mean of the covering copies, its energy restored (module docstring); 0 where no query covers.
 
     gain: None to measure it here: sqrt(G * mean of the copies' squares / G * square of their mean), clipped to
     [1, MAX_GAIN], G a Gaussian of half a cell (energies are local averages: per pixel the ratio would undo the
-    blend), on rows x cols widened by 2 sigma; or a function giving the gain measured at the matching size.
+    blend), on rows x cols widened by 2 sigma (``widen``; else the region's own edges are reflected, as for a
+    whole picture); or a function giving the gain measured at the matching size.
     Returns (y (rows, cols, channels) float32, the gain used (rows, cols) float32).
     """
     if gain is not None:
@@ -139,7 +140,7 @@ def aggregate(m: Matches, source: Source, rows: tuple[int, int], cols: tuple[int
         used = gain(rows, cols)
         return mean * used[..., None], used
     sigma = 0.5 * min(m.rate[0] * scale[0], m.rate[1] * scale[1])
-    margin = int(np.ceil(2 * sigma))
+    margin = int(np.ceil(2 * sigma)) if widen else 0
     lo_r, lo_c = max(0, rows[0] - margin), max(0, cols[0] - margin)
     wide_r, wide_c = (lo_r, rows[1] + margin), (lo_c, cols[1] + margin)
     total, energy, count = _with_border_rule(

@@ -78,12 +78,16 @@ def texture_fill(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, *, stren
     def source(r: np.ndarray, c: np.ndarray) -> np.ndarray:
         return source_map[np.ix_(r, c)]
 
+    # the whole (padded) picture, its edges reflected: what the exported form computes (models/texture.py);
+    # only the query cells' blocks cost anything
+    hp, wp = source_map.shape[:2]
+    texture, gain = aggregate(matches, source, (0, hp), (0, wp), (hp, wp), widen=False)
+    h, w = hole.shape
+    texture = texture[:h, :w]
+    matches = replace(matches, gain=np.ascontiguousarray(gain[:h, :w]))
     rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    texture, gain = aggregate(matches, source, (r0, r1), (c0, c1), source_map.shape[:2])
-    gain_map = np.ones(hole.shape, np.float32)
-    gain_map[r0:r1, c0:c1] = gain
-    matches = replace(matches, gain=gain_map)
+    texture = texture[r0:r1, c0:c1]
     structure = _structure(fill, sigma)[r0:r1, c0:c1]
     out = np.array(fill, np.float32, copy=True)
     box = hole[r0:r1, c0:c1]
