@@ -50,12 +50,15 @@ DETAIL_ERODE_PX = 2
 def detail_energy(image: np.ndarray, region: np.ndarray) -> float:
     """Mean |Laplacian| of the grey image over ``region``: the fine texture a picture holds there.
 
-    image: (H, W, 3) RGB or (H, W) grey, float in [0, 1]. region: (H, W) bool.
+    image: (H, W, 3) RGB or (H, W) grey, float in [0, 1]; uint8 (0-255) is divided by 255 first, so the two
+    kinds give the same figure. region: (H, W) bool (anything else is cast with ``!= 0``).
     Grey = OpenCV's RGB2GRAY (ITU-R BT.601 weights 0.299, 0.587, 0.114) on float32; Laplacian = OpenCV's 3 x 3
     aperture (``ksize=1``: [[0, 1, 0], [1, -4, 1], [0, 1, 0]]), borders reflected (BORDER_REFLECT_101).
-    Returns nan for an empty region.
+    Returns a float >= 0 in grey levels of [0, 1] per pixel; nan for an empty region.
     """
-    x = np.asarray(image, np.float32)
+    x = np.asarray(image)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    region = np.asarray(region) != 0
     grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x
     lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1))
     return float(lap[region].mean()) if region.any() else float("nan")
@@ -66,9 +69,14 @@ def detail_ratio(output: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> flo
     :data:`DETAIL_ERODE_PX` px (the whole hole when erosion leaves nothing). 1 = as much fine texture as the
     photo had there, 0 = flat; noise raises it (read it with the hole PSNR).
 
-    output, truth: (H, W, 3) or (H, W) float in [0, 1]. hole: (H, W) bool, True = hole.
-    Returns nan when the truth is flat there (nothing to compare with) or the hole is empty.
+    output, truth: (H, W, 3) or (H, W) float in [0, 1] (or uint8, see :func:`detail_energy`). hole: (H, W) bool,
+    True = hole. Erosion: ``cv2.erode`` with a 5 x 5 square of ones, outside the picture counting as known, so the
+    core keeps the hole pixels at >= 3 px (chessboard distance) from any known pixel; the 3 x 3 Laplacian there
+    reads pixels >= 2 px in, never the seam between the photo and the fill (the known pixels and the hole's
+    outermost pixel row).
+    Returns a float >= 0; nan when the truth is flat there (nothing to compare with) or the hole is empty.
     """
+    hole = np.asarray(hole) != 0
     side = 2 * DETAIL_ERODE_PX + 1
     core = cv2.erode(hole.astype(np.uint8), np.ones((side, side), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     if not core.any():

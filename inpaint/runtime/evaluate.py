@@ -190,23 +190,49 @@ def make_masks(images: Path, out: Path, per_bin: int = 1, seed: int = 0) -> list
 
 #: hole ratio range of the object masks: one object of 8-25 % of the photo (../shared/TEXTURE.md's ~512 px cases)
 OBJECT_RATIO = (0.08, 0.25)
+#: draws per mask before the closest one is kept: rounding the shape to pixels moves the ratio ~1-2 % (a target
+#: at a bound can land just outside), and a shape that cannot fit a narrow photo is scaled down (a new shape fits)
+OBJECT_TRIES = 50
 
 
 def make_object_masks(images: Path, out: Path, per_photo: int = 2, seed: int = 0,
                       ratio: tuple[float, float] = OBJECT_RATIO) -> list[Path]:
-    """Write ``per_photo`` object-shaped masks (:func:`inpaint.runtime.silhouettes.object_silhouette`, one
-    silhouette each, its ratio uniform in ``ratio``) for every photo of ``images`` into ``out`` as
-    ``<stem>__o<j>.png`` (white = hole); deterministic for ``seed``."""
+    """Write ``per_photo`` object-shaped masks for every photo of ``images`` into ``out`` as ``<stem>__o<j>.png``
+    ((H, W, 3) uint8, white 255 = hole, 0 = known; :func:`find_cases` pairs them with ``<stem>.*``).
+
+    The generator (cite it as "object-shaped holes: the project's own silhouette generator",
+    :func:`inpaint.runtime.silhouettes.object_silhouette`): one solid silhouette a mask, a body whose closed
+    contour has radius ``r(t) = base * (1 + sum_k a_k cos(k t + phi_k))``, k = 1..5, ``a_k`` uniform in
+    [0, 0.25 / k] and phases uniform (smooth, never self-crossing), a random aspect ratio (0.55-1.8) and rotation,
+    plus 1-3 elliptic limbs from the body's centre past its edge; scaled to a hole ratio drawn uniformly in
+    ``ratio`` and placed uniformly, fully inside the photo and ``silhouettes.MARGIN`` px from its border.
+    A draw is kept only when its ratio lies in ``ratio`` and it is one 8-connected component; else the next
+    draw of the same generator is tried (at most :data:`OBJECT_TRIES`, then the closest in ratio is kept).
+    Deterministic: photo ``i`` (in :func:`list_images` order), mask ``j`` use ``np.random.default_rng([seed, i, j])``.
+    Returns the written paths, photo by photo.
+    """
     from inpaint.runtime.silhouettes import object_silhouette
 
+    lo, hi = ratio
     written = []
     out.mkdir(parents=True, exist_ok=True)
     for i, photo in enumerate(list_images(images)):
         h, w = read_image(photo).rgb.shape[:2]
         for j in range(per_photo):
             rng = np.random.default_rng([seed, i, j])
-            hole = object_silhouette((h, w), rng, float(rng.uniform(*ratio)))
+            best, miss = None, np.inf
+            for _ in range(OBJECT_TRIES):
+                hole = object_silhouette((h, w), rng, float(rng.uniform(lo, hi)))
+                if cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)[0] != 2:  # background + one
+                    continue
+                off = max(lo - hole.mean(), hole.mean() - hi, 0.0)
+                if off < miss:
+                    best, miss = hole, off
+                if off == 0.0:
+                    break
+            if best is None:
+                raise UserError(f"{photo}: no object-shaped hole fits a {w}x{h} photo")
             path = out / f"{photo.stem}__o{j}.png"
-            write_image(path, (hole * 255).astype(np.uint8)[..., None].repeat(3, 2))
+            write_image(path, (best * 255).astype(np.uint8)[..., None].repeat(3, 2))
             written.append(path)
     return written

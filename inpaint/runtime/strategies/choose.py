@@ -1,16 +1,21 @@
 """``--strategy auto``: which strategy a photo gets, from its size, its hole and the memory available.
 
-    full    when the photo's long side is at most AUTO_FULL_SIDE x the working size and it fits in memory;
+    full    when the photo's long side is at most AUTO_FULL_SIDE x the working size, the hole is no thicker than
+            AUTO_FULL_RADIUS x the working size (its inscribed radius: the largest distance from a hole pixel
+            to the known region) and it fits in memory;
     resize  when the crop windows around the holes would cover more than AUTO_RESIZE_COVER of the photo
             (holes spread over most of it: one view of the whole photo then beats several partial ones);
     crop    otherwise (with the plan made for the decision).
 
-The thresholds come from the quality table in the README's large-photo section (PSNR in the holes of
-crop, resize and full on 6 validation photos at 1x, 2x and 4x, ``benchmarks/large_photo_quality.py``).
+AUTO_RESIZE_COVER comes from the quality table in the README's large-photo section (hole PSNR of crop and resize
+on enlarged validation photos, ``benchmarks/large_photo_quality.py``); AUTO_FULL_SIDE and AUTO_FULL_RADIUS from
+``benchmarks/auto_strategy.py`` (docs/texture.md): real photos of real detail (the validation photos at 1x and
+their >= 4 MP originals shrunk to 1536 and 2048 px), strokes and object holes, the texture stage on.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from inpaint.errors import UserError
@@ -18,14 +23,18 @@ from inpaint.runtime.backends.base import Runner
 from inpaint.runtime.strategies.full import fits_full
 from inpaint.runtime.strategies.windows import Plan, Window, plan_windows
 
-__all__ = ["STRATEGIES", "AUTO_FULL_SIDE", "AUTO_RESIZE_COVER", "check_strategy", "choose", "choose_strategy",
-           "window_cover", "working_size"]
+__all__ = ["STRATEGIES", "AUTO_FULL_SIDE", "AUTO_FULL_RADIUS", "AUTO_RESIZE_COVER", "check_strategy", "choose",
+           "choose_strategy", "hole_radius", "window_cover", "working_size"]
 
 #: the names ``--strategy`` accepts
 STRATEGIES = ("auto", "crop", "resize", "full")
-#: auto runs ``full`` up to this many times the working size (long side): in the table full had the best
-#: hole PSNR at 1x (480 px = 1.9 x 256) and lost to crop / resize at 2x (960 px = 3.75 x) and beyond
-AUTO_FULL_SIDE = 2.0
+#: auto runs ``full`` up to this many times the working size (long side) ...
+AUTO_FULL_SIDE = 4.0
+#: ... and only for holes whose inscribed radius is at most this fraction of the working size (96 px at 256): full
+#: lost to crop / resize on thick holes at every size (objects at 1x: 17.72 vs 18.16 dB; every case at 1536 and
+#: 2048 px), and won on thin ones; the grid of (side, radius) rules in docs/texture.md peaks here, +0.21 dB
+#: over full on the worst set. The training masks' radius at 256 px: median 44, 90th percentile 65 px
+AUTO_FULL_RADIUS = 0.375
 #: auto runs ``resize`` when the crop windows would cover more than this fraction of the photo: in the
 #: table crop won (hole PSNR +0.3 dB on average) on every set whose windows covered <= 0.28 of the photo
 #: and resize on 3 of the 4 cases at >= 0.42; 0.35 lies in the unmeasured gap between them
@@ -60,11 +69,19 @@ def window_cover(windows: list[Window], hw: tuple[int, int]) -> float:
     return float(area) / (hw[0] * hw[1])
 
 
+def hole_radius(hole: np.ndarray) -> float:
+    """Inscribed radius of the hole (pixels): the largest Euclidean distance from a hole pixel to the known
+    region (OpenCV's distance transform, 5 x 5 mask); the picture's border does not count as known."""
+    padded = cv2.copyMakeBorder(hole.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 5).max())
+
+
 def choose(runner: Runner, hole: np.ndarray, available: float | None = None) -> tuple[str, Plan | None]:
     """(strategy, crop plan or None): what ``auto`` runs for one picture. hole: (H, W) bool, True = hole."""
     h, w = hole.shape
     size = working_size(runner)
-    if max(h, w) <= AUTO_FULL_SIDE * size and fits_full(runner, (h, w), 1, available):
+    if (max(h, w) <= AUTO_FULL_SIDE * size and hole_radius(hole) <= AUTO_FULL_RADIUS * size
+            and fits_full(runner, (h, w), 1, available)):
         return "full", None
     plan = plan_windows(np.ascontiguousarray(hole), size)
     if window_cover(plan.windows, (h, w)) > AUTO_RESIZE_COVER:

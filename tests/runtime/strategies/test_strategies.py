@@ -16,7 +16,7 @@ from inpaint.runtime.jobs import plan_jobs
 from inpaint.runtime.pipeline import inpaint_arrays, run_pipeline
 from inpaint.runtime.sources import ImageFiles
 from inpaint.runtime.strategies import choose_strategy
-from inpaint.runtime.strategies.choose import AUTO_RESIZE_COVER, window_cover
+from inpaint.runtime.strategies.choose import AUTO_RESIZE_COVER, hole_radius, window_cover
 from inpaint.runtime.strategies import crop as crop_module
 from inpaint.runtime.strategies.crop import waves
 from inpaint.runtime.strategies.full import full_estimate_mb
@@ -80,7 +80,7 @@ def test_hole_at_the_border_and_hole_covering_most(strategy):
     border[:12, 240:] = True
     most = np.ones((150, 260), bool)
     most[60:70, 100:120] = False
-    outs = inpaint_arrays(runner, [rgb, rgb], [border, most], strategy=strategy)
+    outs = inpaint_arrays(runner, [rgb, rgb], [border, most], strategy=strategy, texture="off")  # the fill itself
     for out, hole in zip(outs, (border, most)):
         assert np.array_equal(out[~hole], rgb[~hole])
         assert (np.abs(out[hole].astype(int) - 128) <= 30).all() and (out[hole] != 30).mean() > 0.9
@@ -197,7 +197,14 @@ def test_auto_chooses_by_size_hole_and_memory(monkeypatch):
     runner = FillRunner().activate()  # working size 64
     small = np.zeros((100, 128), bool)
     small[10:20, 10:20] = True
-    assert choose_strategy(runner, small) == "full"  # long side <= 2 x 64
+    assert choose_strategy(runner, small) == "full"  # long side <= 4 x 64, hole radius 5 <= 0.375 x 64
+    thick = np.zeros((200, 256), bool)
+    thick[40:100, 40:160] = True  # inscribed radius 30 > 24 = 0.375 x 64: the network at full size would see a
+    assert choose_strategy(runner, thick) in ("crop", "resize")  # hole thicker than it trained on
+    thin = np.zeros((200, 256), bool)
+    thin[40:60, 10:250] = True  # a stroke across the photo: radius 10
+    assert hole_radius(thin) == pytest.approx(10, abs=1) and choose_strategy(runner, thin) == "full"
+    assert choose_strategy(runner, np.zeros((300, 257), bool) | thin[:1].repeat(300, 0)[:, :1]) != "full"  # 300 > 256
     large = np.zeros((300, 400), bool)
     large[10:20, 10:20] = True
     assert choose_strategy(runner, large) == "crop"
