@@ -15,6 +15,8 @@ Sets (validation photos only: ``examples/val_photos.txt``, read from ``--data``,
 - ``large-train``: the same for ``--large-train`` (docs/texture.md: full-size originals of *training* photos, a
   secondary set: the network saw them shrunk; the texture stage learns nothing).
 
+Methods: ``today`` (the previous release: no texture stage, auto's former thresholds), ``texture off`` (no
+texture, auto as now), ``texture on`` (the default), Telea, and ``--variants`` strengths.
 Metrics: ``hole_psnr`` (mean over cases of the PSNR inside the hole), ``ssim`` (whole image, mean), ``detail``
 (:func:`inpaint.metrics.detail_ratio`: mean |Laplacian| inside the hole eroded 2 px, output over truth; median
 over cases). Time: seconds per photo inside ``Inpainter.inpaint`` (model loaded once), median over the cases of
@@ -112,8 +114,20 @@ def score(folder: Path, painter, variants: list[float]) -> tuple[dict, list]:
 
     cases = load_cases(find_cases(folder / "images", folder / "masks"))
     off, t_off = _timed(lambda rgb, hole: painter.inpaint(rgb, hole, texture="off"))
+
+    def today(rgb, hole):
+        """The previous release: no texture, and auto's former rule (full up to 2x the working size, any hole)."""
+        from inpaint.runtime.strategies import choose as C
+
+        saved = C.AUTO_FULL_SIDE, C.AUTO_FULL_RADIUS
+        C.AUTO_FULL_SIDE, C.AUTO_FULL_RADIUS = 2.0, float("inf")
+        try:
+            return painter.inpaint(rgb, hole, texture="off")
+        finally:
+            C.AUTO_FULL_SIDE, C.AUTO_FULL_RADIUS = saved
+
     on, t_on = _timed(lambda rgb, hole: painter.inpaint(rgb, hole))
-    extra = {"texture off": off, "texture on": on}
+    extra = {"today": today, "texture off": off, "texture on": on}
     for v in variants:
         extra[f"strength {v:g}"] = lambda rgb, hole, v=v: painter.inpaint(rgb, hole, texture=v)
     report = evaluate(cases, None, baselines=("telea",), extra_methods=extra, sheet=None)

@@ -61,7 +61,7 @@ def test_export_plugin_graph_and_run(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / "photo.png"), photo)
     cv2.imwrite(str(tmp_path / "mask.png"), mask)
     assert main(["run", str(tmp_path / "photo.png"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png"),
-                 "--model", str(tmp_path / "far.onnx"), "--engine", "onnx"]) == 0
+                 "--model", str(tmp_path / "far.onnx"), "--engine", "onnx", "--texture", "off"]) == 0
     result = cv2.imread(str(tmp_path / "out.png"))
     assert result.shape == photo.shape
     known = mask == 0
