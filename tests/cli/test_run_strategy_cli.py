@@ -28,12 +28,12 @@ def _args(tmp_path, model_files, *extra):
 
 
 @pytest.mark.parametrize("strategy, log", [("crop", "strategy crop, 2 window(s)"), ("resize", "strategy resize"),
-                                           ("full", "strategy full"), ("auto", "strategy full")])
+                                           ("full", "strategy full"), ("auto", "strategy crop")])
 def test_strategy_runs_and_verbose_names_it(tmp_path, model_files, caplog, strategy, log):
     bgr, hole = _files(tmp_path)
     with caplog.at_level(logging.DEBUG, logger="inpaint"):
         assert main(["-v", *_args(tmp_path, model_files, "--strategy", strategy)]) == 0
-    assert log in caplog.text  # madf-t works at 64: 200 px <= 4 x 64 and thin holes (radius 5-8 <= 24), so auto runs full
+    assert log in caplog.text  # madf-t works at 64: 200 px is above 2 x 64, so auto crops
     out = cv2.imread(str(tmp_path / "out.png"))
     assert np.array_equal(out[~hole], bgr[~hole]) and not np.array_equal(out[hole], bgr[hole])
 

@@ -28,12 +28,13 @@ __all__ = ["STRATEGIES", "AUTO_FULL_SIDE", "AUTO_FULL_RADIUS", "AUTO_RESIZE_COVE
 
 #: the names ``--strategy`` accepts
 STRATEGIES = ("auto", "crop", "resize", "full")
-#: auto runs ``full`` up to this many times the working size (long side) ...
-AUTO_FULL_SIDE = 4.0
+#: auto runs ``full`` up to this many times the working size (long side) ... (docs/texture.md: allowing 4x, i.e.
+#: full on 1024 px photos with thin holes, gained 0.05 dB on the strokes at 1x for up to 11x the time on them)
+AUTO_FULL_SIDE = 2.0
 #: ... and only for holes whose inscribed radius is at most this fraction of the working size (96 px at 256): full
 #: lost to crop / resize on thick holes at every size (objects at 1x: 17.72 vs 18.16 dB; every case at 1536 and
-#: 2048 px), and won on thin ones; the grid of (side, radius) rules in docs/texture.md peaks here, +0.21 dB
-#: over full on the worst set. The training masks' radius at 256 px: median 44, 90th percentile 65 px
+#: 2048 px); with this limit auto gains 0.06 dB on the objects at 1x and stays >= 0.16 dB above full on every
+#: set. The training masks' inscribed radius at 256 px: median 44, 90th percentile 65 px
 AUTO_FULL_RADIUS = 0.375
 #: auto runs ``resize`` when the crop windows would cover more than this fraction of the photo: in the
 #: table crop won (hole PSNR +0.3 dB on average) on every set whose windows covered <= 0.28 of the photo
