@@ -167,6 +167,13 @@ def export_onnx(
         C.KEY_TARGET: target,
         C.KEY_WEIGHTS: weights,
     }
+    return save_checked(proto, meta, out)
+
+
+def save_checked(proto, meta: dict[str, str], out: str | Path) -> Path:
+    """Replace ``proto``'s metadata_props with ``meta``, stamp the producer, pass ``onnx.checker`` (full_check)
+    and write ``out`` atomically (nothing is left at ``out`` when any step fails). Returns the path."""
+    onnx = require("onnx")
     del proto.metadata_props[:]
     for k, v in meta.items():
         proto.metadata_props.add(key=k, value=v)

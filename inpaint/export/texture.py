@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from inpaint import __version__
-from inpaint._atomic import atomic_path
 from inpaint._lazy import require
 from inpaint.errors import UserError
+from inpaint.export.onnx import MAX_IR_VERSION, save_checked
 from inpaint.models.texture import TextureStage
 from inpaint.ops.mode import export_mode
 
@@ -47,7 +47,7 @@ def build_texture_stage(strength: float | None = None) -> TextureStage:
 def export_texture_onnx(out: str | Path, *, size: tuple[int, int] = (256, 256), ops: str = "plugin",
                         strength: float | None = None) -> Path:
     """Write the stage for (H, W) = ``size`` to ``out`` atomically; returns the path. UserError for a bad size."""
-    onnx = require("onnx")
+    require("onnx")
     stage = build_texture_stage(strength)
     step = 2 * stage.grid
     if ops not in ("plugin", "standard"):
@@ -67,16 +67,9 @@ def export_texture_onnx(out: str | Path, *, size: tuple[int, int] = (256, 256), 
                                     output_names=[TEXTURE_OUTPUT], opset_version=OPSET, verbose=False,
                                     dynamic_shapes={"image": {0: batch}, "mask": {0: batch}, "fill": {0: batch}})
     proto = program.model_proto
-    proto.ir_version = min(proto.ir_version, 10)  # the newest IR version ONNX Runtime 1.31 reads
+    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     meta = {"inpaint.kind": "texture", "inpaint.ops": ops, "inpaint.size": f"{w}x{h}",
             "inpaint.texture.strength": str(stage.strength), "inpaint.texture.grid": str(stage.grid),
             "inpaint.mask_convention": "1=hole", "inpaint.version": __version__,
             "inpaint.custom_ops": ",".join(sorted({n.op_type for n in proto.graph.node if n.domain == "inpaint"}))}
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        proto.metadata_props.add(key=k, value=v)
-    proto.producer_name, proto.producer_version = "inpaint", __version__
-    onnx.checker.check_model(proto, full_check=True)
-    with atomic_path(out) as tmp:
-        onnx.save(proto, str(tmp))
-    return Path(out)
+    return save_checked(proto, meta, out)
