@@ -19,3 +19,15 @@ class MissingDependencyError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint file is missing, unreadable, or does not fit the model."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived (SIGINT from Ctrl+C, SIGTERM from SLURM, Kubernetes or ``timeout``).
+
+    A ``KeyboardInterrupt``, so every ``finally`` on the way out runs (temporary files are removed);
+    the CLI exits with 128 + ``signum`` (130 for SIGINT, 143 for SIGTERM), the shells' convention.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -1,16 +1,22 @@
 """Entry point: ``inpaint <command>``. User errors -> one line on stderr and exit code 2; unexpected
-failures -> one line and exit code 1 (a traceback with ``--debug``)."""
+failures -> one line and exit code 1 (a traceback with ``--debug``); a stop signal -> exit 128 + its number
+(130 for Ctrl+C / SIGINT, 143 for SIGTERM) after every temporary file is removed.
+
+The global flags ``--debug`` and ``-v`` / ``--verbose`` may come anywhere before ``--``, also after the command
+(``inpaint run ... --debug``)."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 import typer
 
 from inpaint import __version__
 from inpaint.cli import bench, convert, doctor, eval, export, run, train
-from inpaint.errors import UserError
+from inpaint.errors import Interrupted, UserError
 
 app = typer.Typer(
     name="inpaint",
@@ -48,16 +54,64 @@ def _root(
     logging.getLogger("inpaint").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+#: flags of the root callback that may also be given after the command
+_GLOBAL_FLAGS = ("--debug", "--verbose", "-v")
+
+
+def _global_flags_first(argv: list[str]) -> list[str]:
+    """Move :data:`_GLOBAL_FLAGS` in front of the command (click reads them only there); ``--`` ends the search."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in _GLOBAL_FLAGS]
+    return flags + [a for a in argv[:end] if a not in _GLOBAL_FLAGS] + argv[end:]
+
+
+#: the last stop signal's exception: Typer swallows KeyboardInterrupt into a plain exit code 130
+_STOPPED: list[Interrupted] = []
+
+
+def _raise_interrupted(signum, frame) -> None:
+    stop = Interrupted(signum)
+    _STOPPED.append(stop)
+    raise stop
+
+
+def _interrupted_code(stop: BaseException | None) -> int:
+    """Say "interrupted" unless the command already said what it had done; 128 + the signal's number."""
+    if not getattr(stop, "reported", False):
+        typer.echo("interrupted", err=True)
+    return 128 + (stop.signum if isinstance(stop, Interrupted) else signal.SIGINT)
+
+
+def _stop_signals() -> dict:
+    """SIGTERM and SIGINT raise :class:`Interrupted` in the main thread (so ``finally`` blocks remove temporary
+    files); returns the previous handlers (none when not on the main thread, where handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM, signal.SIGINT)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and the tests)."""
+    argv = _global_flags_first(list(sys.argv[1:] if argv is None else argv))
+    previous = _stop_signals()
+    try:
+        return _main(argv)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _main(argv: list[str]) -> int:
+    _STOPPED.clear()
     try:
         code = app(args=argv, standalone_mode=False)
+        if _STOPPED:  # Typer returned 130 for it
+            return _interrupted_code(_STOPPED[-1])
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted_code(exc)
     except Exception as exc:  # noqa: BLE001  the one place that turns failures into exit codes
         # Typer's (or click's) own signals: usage errors carry .show(), Exit / Abort carry codes
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
@@ -65,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(exc.exit_code)
         if type(exc).__name__ == "Exit":
             return int(getattr(exc, "exit_code", 0) or 0)
-        if type(exc).__name__ == "Abort":
-            return 130
+        if type(exc).__name__ == "Abort":  # click's form of KeyboardInterrupt
+            return _interrupted_code(_STOPPED[-1] if _STOPPED else exc.__cause__)
         if _DEBUG["on"]:
             raise
         typer.echo(f"failed: {type(exc).__name__}: {exc} (run with --debug for a traceback)", err=True)

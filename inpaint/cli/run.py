@@ -53,8 +53,10 @@ def run(
     """Remove the masked regions of photos and clips.
 
     A missing or broken file is reported and skipped; the exit code is 1 when any input failed (2 when
-    the only input cannot start, e.g. a mask folder shorter than the clip). Outputs are written to a
-    hidden temporary name and renamed when complete: an existing file is never left half-written.
+    the only input cannot be read or cannot start, e.g. a mask folder shorter than the clip). Outputs are
+    written to a hidden temporary name and renamed when complete: an existing file is never left
+    half-written. SIGINT / SIGTERM stop within seconds: temporary files removed, finished outputs whole,
+    "interrupted: N of M written", exit 130 / 143; ``--skip-existing`` then resumes.
     """
     from inpaint.runtime.backends import load_runner
     from inpaint.runtime.jobs import parse_shard, plan_jobs
@@ -63,6 +65,7 @@ def run(
     from inpaint.runtime.sources import ImageFiles
     from inpaint.runtime.strategies import check_strategy
     from inpaint.runtime.texture import check_texture
+    from inpaint.cli.progress import progress
 
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
@@ -81,65 +84,52 @@ def run(
     video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
                          hold_last=mask_hold_last, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
-    with runner:
-        with _progress() as progress:
-            report = Report()
+    report = Report()
+    total = len(jobs) + len(missing)
+    try:
+        with runner, progress() as bar:
             if photos or missing:
-                report = _run_photos(runner, ImageFiles(photos, missing), batch, progress, infer_options)
+                _run_photos(runner, ImageFiles(photos, missing), batch, bar, infer_options, report)
             for job in clips:
-                _run_clip(runner, job, video_options, progress, report, only=not image.is_dir())
-    typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
+                _run_clip(runner, job, video_options, bar, report)
+    except KeyboardInterrupt as exc:
+        typer.echo(f"interrupted: {len(report.written)} of {total} written (unfinished outputs removed; "
+                   "rerun with --skip-existing to do the rest)", err=True)
+        exc.reported = True
+        raise
+    if total == 1 and report.bad_input and not image.is_dir():
+        # a single input that cannot be read: the same as any other bad argument (exit 2), photo or clip
+        raise next(iter(report.bad_input.values()))
     for name, reason in report.failed:
         typer.echo(f"failed: {name}: {reason}", err=True)
+    typer.echo(f"{len(report.written)} written, {len(report.failed)} failed ({runner.name} on {runner.device})")
     return 1 if report.failed else 0
 
 
-def _progress():
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        """items (images, frames) per second."""
-
-        def render(self, task):
-            unit = task.fields.get("unit", "it")
-            return Text(f"{task.speed:.1f} {unit}/s" if task.speed else "")
-
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(), TimeRemainingColumn())
-    return Progress(*columns, console=console, transient=not console.is_terminal)
-
-
-def _run_photos(runner, source, batch: int, progress, infer_options: dict):
+def _run_photos(runner, source, batch: int, bar, infer_options: dict, report) -> None:
     from inpaint.runtime.pipeline import run_pipeline
 
-    task = progress.add_task("inpainting", total=len(source), unit="images")
-    return run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: progress.advance(task), **infer_options)
+    task = bar.add_task("inpainting", total=len(source), unit="images")
+    run_pipeline(runner, source, batch=batch, on_done=lambda name, ok: bar.advance(task), report=report, **infer_options)
 
 
-def _run_clip(runner, job, options: dict, progress, report, only: bool) -> None:
-    """One clip; its failure goes into ``report`` (or, when it is the only input, out as the error)."""
-    from inpaint.runtime.pipeline import _reason
+def _run_clip(runner, job, options: dict, bar, report) -> None:
+    """One clip; its failure goes into ``report``."""
     from inpaint.runtime.video.pipeline import run_clip
 
     name = str(job.image)
     if job.mask is None:
-        report.failed.append((name, "no mask"))
+        report.fail(name, UserError("no mask"))
         return
-    task = progress.add_task(job.image.name, total=None, unit="frames")
+    task = bar.add_task(job.image.name, total=None, unit="frames")
     try:
         result = run_clip(
             runner, job.image, job.mask, job.output, **options,
-            on_start=lambda total: progress.update(task, total=total),
-            on_frame=lambda: progress.advance(task),
+            on_start=lambda total: bar.update(task, total=total),
+            on_frame=lambda: bar.advance(task),
         )
-    except UserError as exc:
-        if only:
-            raise
-        report.failed.append((name, _reason(name, exc)))
     except Exception as exc:  # noqa: BLE001  a broken clip fails one input; the folder goes on
-        report.failed.append((name, _reason(name, exc)))
+        report.fail(name, exc)
     else:
-        progress.update(task, total=result.frames, completed=result.frames)
+        bar.update(task, total=result.frames, completed=result.frames)
         report.written.append(name)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from inpaint.errors import UserError
+from inpaint.errors import Interrupted, UserError
 
 app = typer.Typer(help="Train a network (PyTorch; CUDA + AMP when present; torchrun for several GPUs).", no_args_is_help=True)
 
@@ -134,7 +134,10 @@ def register(name: str, build_task: Callable, help: str, default_preset: str, ex
         try:
             summary = Trainer(task, cfg, resume=resuming).fit()
         except TrainingInterrupted as exc:
-            raise UserError(str(exc)) from None
+            typer.echo(str(exc), err=True)
+            stop = Interrupted(exc.signum)
+            stop.reported = True
+            raise stop from None
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items())
         if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
             typer.echo(f"done: {shown}; checkpoints in {cfg.out}")

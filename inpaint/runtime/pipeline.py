@@ -132,10 +132,19 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
 
 @dataclass
 class Report:
-    """What a run did. written: names of the saved items. failed: (name, reason), in the order they happened."""
+    """What a run did. written: names of the saved items. failed: (name, reason), in the order they happened.
+    bad_input: name -> the UserError of the items in ``failed`` whose failure was the user's input (unreadable,
+    no mask)."""
 
     written: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    bad_input: dict[str, UserError] = field(default_factory=dict)
+
+    def fail(self, name: str, exc: BaseException) -> None:
+        """Record ``name`` as failed by ``exc`` (one line, see :func:`_reason`)."""
+        self.failed.append((name, _reason(name, exc)))
+        if isinstance(exc, UserError):
+            self.bad_input[name] = exc
 
     @property
     def ok(self) -> bool:
@@ -177,6 +186,7 @@ def run_pipeline(
     strategy: str = "auto",
     dilate: int = 0,
     texture: str | float = "on",
+    report: Report | None = None,
 ) -> Report:
     """Inpaint every item of ``source`` with an active ``runner``.
 
@@ -185,7 +195,8 @@ def run_pipeline(
         ``PENDING_BATCHES * batch`` of them, then the oldest group runs.
     on_done: called as ``on_done(name, ok)`` once per item, for a progress bar.
     strategy, dilate, texture: as for :func:`inpaint_arrays` (checked before anything is loaded).
-    Returns a :class:`Report`; the source's own failures come first. Never raises for a bad item.
+    report: filled in as items finish (the caller still has it when a stop signal ends the run), else a new one.
+    Returns the :class:`Report`; the source's own failures come first. Never raises for a bad item.
     """
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
@@ -193,14 +204,16 @@ def run_pipeline(
     check_texture(texture)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
-    report = Report(failed=list(source.failures))
+    report = Report() if report is None else report
+    for name, reason in source.failures:  # no mask for it
+        report.fail(name, UserError(f"{name}: {reason}"))
     pending: dict[tuple[int, int], list[_Loaded]] = {}
 
     def finish(name: str, error: BaseException | None) -> None:
         if error is None:
             report.written.append(name)
         else:
-            report.failed.append((name, _reason(name, error)))
+            report.fail(name, error)
             _log.debug("%s failed", name, exc_info=error)
         if on_done is not None:
             on_done(name, error is None)

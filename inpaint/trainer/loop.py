@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inpaint.errors import UserError
+from inpaint.errors import Interrupted, UserError
 from inpaint.metrics import psnr, ssim
 from inpaint.models.checkpoint import save_model
 from inpaint.trainer.config import TrainConfig
@@ -38,9 +38,9 @@ log = logging.getLogger("inpaint.trainer")
 class TrainingInterrupted(Exception):
     """Ctrl-C during training; a checkpoint at ``step`` was written first."""
 
-    def __init__(self, step: int, run: Path):
+    def __init__(self, step: int, run: Path, signum: int = signal.SIGINT):
         super().__init__(f"interrupted at step {step}; checkpoint written, continue with --resume {run}")
-        self.step, self.run = step, run
+        self.step, self.run, self.signum = step, run, signum
 
 
 def resolve_device(name: str) -> torch.device:
@@ -244,9 +244,9 @@ class Trainer:
                     if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                         self._save("last")
                         barrier(self.dist)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self._save("last")
-            raise TrainingInterrupted(self.step, self.run) from None
+            raise TrainingInterrupted(self.step, self.run, getattr(exc, "signum", signal.SIGINT)) from None
         finally:
             if previous_term is not None:
                 signal.signal(signal.SIGTERM, previous_term)
@@ -267,7 +267,7 @@ class Trainer:
 
 
 def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise Interrupted(signum)
 
 
 def _sigterm_as_interrupt():

@@ -62,9 +62,10 @@ def test_bad_values_exit_2(tmp_path, model_files, capsys, extra, expected):
 def test_full_refused_names_crop_and_leaves_no_output(tmp_path, model_files, capsys, monkeypatch):
     _files(tmp_path)
     monkeypatch.setenv(MEMORY_ENV, "1")
-    assert main(_args(tmp_path, model_files, "--strategy", "full")) == 1  # a failed item: the batch rule's exit 1
+    assert main(_args(tmp_path, model_files, "--strategy", "full")) == 2  # the only input cannot run: bad input
     err = capsys.readouterr().err
     assert "--strategy full on this 200x150 photo needs about" in err and "use --strategy crop" in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out.png").exists()
 
 
