@@ -49,6 +49,7 @@ def run(
     temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
     texture: str = typer.Option("on", "--texture", help=TEXTURE_HELP, metavar="on|off|S"),
     mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
+    force: bool = typer.Option(False, "--force", help="Use a mask that looks wrong: one covering 98 %+ of the picture, or one that looks like a photo (IMAGE and MASK swapped?)."),
 ) -> int:
     """Remove the masked regions of photos and clips.
 
@@ -82,14 +83,14 @@ def run(
     #: keyword arguments of inpaint_arrays shared by photos and frames
     infer_options: dict = dict(strategy=strategy, dilate=dilate, texture=texture)
     video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
-                         hold_last=mask_hold_last, infer_options=infer_options)
+                         hold_last=mask_hold_last, force_mask=force, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     report = Report()
     total = len(jobs) + len(missing)
     try:
         with runner, progress() as bar:
             if photos or missing:
-                _run_photos(runner, ImageFiles(photos, missing), batch, bar, infer_options, report)
+                _run_photos(runner, ImageFiles(photos, missing, force_mask=force), batch, bar, infer_options, report)
             for job in clips:
                 _run_clip(runner, job, video_options, bar, report)
     except KeyboardInterrupt as exc:

@@ -150,7 +150,8 @@ def read_image(path: str | Path) -> Picture:
     return Picture(rgb=rgb, alpha=alpha, grey=grey, path=Path(path))
 
 
-def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+def read_mask(path: str | Path, size: tuple[int, int] | None = None, *, picture: str | Path | None = None,
+              force: bool = False) -> np.ndarray:
     """Read a mask file: any image the reader accepts; non-zero = hole (the region to remove).
 
     Rule: a pixel is a hole when any of its colour channels is non-zero. The alpha channel of an
@@ -159,27 +160,31 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
     = hole. A fully opaque, all-black mask therefore has no hole.
     A lossy (jpg) mask's compression noise counts as hole too; save masks as png.
 
-    size: the image's (H, W). A mask of another size is resized to it with nearest-neighbour
-        interpolation (so it stays binary) and a warning naming both sizes is logged.
+    size: the picture's (H, W). A mask of the same aspect ratio and another size is resized to it with
+        nearest-neighbour interpolation (so it stays binary) and a warning naming both; another aspect ratio
+        is a UserError naming both sizes (:func:`inpaint.runtime.mask_checks.fit_to`).
+    picture: the picture's name, for the messages. force: skip :func:`inpaint.runtime.mask_checks.check_plausible`
+        (a mask that looks like a photo, or covers nearly all of the picture, is a UserError: arguments swapped).
     Returns (H, W) bool, True = hole.
     """
+    from inpaint.runtime.mask_checks import check_plausible, fit_to
+
     array, _ = _decode(path, "mask")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
     colour = array[:, :, : 3 if channels >= 3 else 1]
-    hole = colour.max(axis=2) != 0  # any channel non-zero; the reduction keeps one (H, W) temporary
+    levels = colour.max(axis=2)  # any channel non-zero; the reduction keeps one (H, W) temporary
+    hole = levels != 0
     if channels in (2, 4) and not hole.any():
         alpha = array[:, :, -1]
         if alpha.min() != alpha.max():
-            hole = alpha != 0
-    if size is not None and hole.shape != tuple(size):
-        h, w = size
-        _log.warning(
-            "%s: mask is %dx%d but the image is %dx%d (width x height); resized the mask with nearest neighbour",
-            path, hole.shape[1], hole.shape[0], w, h,
-        )
-        hole = cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
+            levels, hole = alpha, alpha != 0
+    name = str(picture) if picture is not None else "the picture"
+    if not force:
+        check_plausible(levels, hole, str(path), str(picture) if picture is not None else None)
+    if size is not None:
+        hole = fit_to(hole, tuple(size), str(path), name)
     return hole
 
 

@@ -54,11 +54,11 @@ class FrameSource(ABC):
         return []
 
 
-def _load_job(job: Job) -> tuple[Picture, np.ndarray]:
+def _load_job(job: Job, force: bool = False) -> tuple[Picture, np.ndarray]:
     if job.mask is None:
         raise UserError(f"{job.image}: no mask for this image; give a mask file or a folder with a mask of the same name")
     picture = read_image(job.image)
-    return picture, read_mask(job.mask, size=picture.size)
+    return picture, read_mask(job.mask, size=picture.size, picture=job.image, force=force)
 
 
 def _save_job(job: Job, picture: Picture) -> None:
@@ -69,17 +69,19 @@ class ImageFiles(FrameSource):
     """Image files planned by :func:`inpaint.runtime.jobs.plan_jobs`: read each image and mask, write its output.
 
     jobs: the planned jobs. failures: the planner's (image path, reason) list, reported with the run's.
+    force_mask: use masks that look swapped with their photo (:func:`inpaint.runtime.mask_checks.check_plausible`).
     """
 
-    def __init__(self, jobs: Sequence[Job], failures: Sequence[tuple[Path, str]] = ()):
+    def __init__(self, jobs: Sequence[Job], failures: Sequence[tuple[Path, str]] = (), force_mask: bool = False):
         self.jobs = list(jobs)
+        self.force_mask = force_mask
         self._failures = [(str(path), reason) for path, reason in failures]
 
     def __iter__(self) -> Iterator[Item]:
         for job in self.jobs:
             yield Item(
                 name=str(job.image),
-                load=lambda job=job: _load_job(job),
+                load=lambda job=job: _load_job(job, self.force_mask),
                 save=lambda picture, job=job: _save_job(job, picture),
             )
 

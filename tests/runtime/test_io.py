@@ -321,11 +321,11 @@ def test_mask_of_another_size_is_resized_nearest_with_warning(tmp_path: Path, ca
     small = RNG.random((10, 12)) > 0.5
     cv2.imwrite(str(tmp_path / "m.png"), small.astype(np.uint8) * 255)
     with caplog.at_level(logging.WARNING, logger="inpaint"):
-        hole = read_mask(tmp_path / "m.png", size=(30, 24))
-    assert hole.dtype == bool and hole.shape == (30, 24)
-    # nearest neighbour: every output pixel is its source pixel (3x rows, 2x columns)
-    assert np.array_equal(hole, np.repeat(np.repeat(small, 3, axis=0), 2, axis=1))
-    assert "12x10" in caplog.text and "24x30" in caplog.text and "m.png" in caplog.text
+        hole = read_mask(tmp_path / "m.png", size=(30, 36), picture="photo.jpg")
+    assert hole.dtype == bool and hole.shape == (30, 36)
+    # nearest neighbour: every output pixel is its source pixel (3x rows, 3x columns)
+    assert np.array_equal(hole, np.repeat(np.repeat(small, 3, axis=0), 3, axis=1))
+    assert "12x10" in caplog.text and "36x30" in caplog.text and "m.png" in caplog.text and "photo.jpg" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="inpaint"):
         same = read_mask(tmp_path / "m.png", size=(10, 12))
@@ -335,8 +335,8 @@ def test_mask_of_another_size_is_resized_nearest_with_warning(tmp_path: Path, ca
 def test_mask_downscale_stays_binary(tmp_path: Path) -> None:
     m = (RNG.random((101, 77)) > 0.7).astype(np.uint8) * 255
     cv2.imwrite(str(tmp_path / "m.png"), m)
-    hole = read_mask(tmp_path / "m.png", size=(33, 50))
-    assert hole.dtype == bool and hole.shape == (33, 50) and 0 < hole.sum() < hole.size
+    hole = read_mask(tmp_path / "m.png", size=(50, 38))  # the same aspect ratio, within a mask pixel
+    assert hole.dtype == bool and hole.shape == (50, 38) and 0 < hole.sum() < hole.size
 
 
 # ---------------------------------------------------------------- scaling and no-torch import

@@ -16,7 +16,9 @@ rotation takes a portrait mask), white / non-zero = remove, like the photo masks
 
 A folder or a mask video with fewer masks than the clip has frames is an error before anything is
 written, unless ``hold_last``: then the last mask stays for the remaining frames. A mask of another
-size than the clip is resized with nearest neighbour and a warning (once per clip), as for photos.
+size and the same (displayed) aspect ratio is resized with nearest neighbour and a warning (once per clip), as
+for photos; another aspect ratio is an error naming both sizes. A mask image that looks like a photo or covers
+nearly every pixel is refused unless ``force`` (:mod:`inpaint.runtime.mask_checks`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 
 from inpaint.errors import UserError
 from inpaint.runtime.io import SUPPORTED_EXTENSIONS, read_mask
+from inpaint.runtime.mask_checks import fit_to
 from inpaint.runtime.video.decoder import ClipInfo, open_container
 from inpaint.runtime.video.formats import is_clip
 
@@ -52,16 +55,14 @@ def frame_number(path: Path) -> int | None:
 
 
 def _to_stored(hole: np.ndarray, info: ClipInfo, name: str, warned: list[bool]) -> np.ndarray:
-    """A display-orientation hole -> the clip's stored orientation and size (resized with a warning)."""
+    """A display-orientation hole -> the clip's stored orientation and size: a mask of the displayed aspect
+    ratio and another size is resized with a warning (once per clip); another aspect ratio (e.g. drawn on the
+    stored, unrotated frames of a phone clip) is a UserError naming both sizes."""
     h, w = info.display_size
     if hole.shape != (h, w):
-        if not warned[0]:
-            _log.warning(
-                "%s: mask is %dx%d but the clip is displayed at %dx%d (width x height); resized the mask with "
-                "nearest neighbour", name, hole.shape[1], hole.shape[0], w, h,
-            )
-            warned[0] = True
-        hole = cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
+        shown = " displayed at" if info.rotation else ""
+        hole = fit_to(hole, (h, w), name, info.path.name, shown, warn=not warned[0])
+        warned[0] = True
     if info.rotation:
         hole = np.rot90(hole, -(info.rotation // 90))  # undo the player's counter-clockwise turn
     return np.ascontiguousarray(hole)
@@ -81,9 +82,9 @@ class MaskSource(ABC):
 
 
 class StaticMask(MaskSource):
-    def __init__(self, path: Path, info: ClipInfo):
+    def __init__(self, path: Path, info: ClipInfo, force: bool = False):
         self.path = path
-        self._hole = _to_stored(read_mask(path), info, str(path), [False])
+        self._hole = _to_stored(read_mask(path, picture=info.path.name, force=force), info, str(path), [False])
         self._hole.setflags(write=False)
 
     def hole(self, index: int) -> np.ndarray:
@@ -108,8 +109,9 @@ class _Limited(MaskSource):
 
 
 class MaskFolder(_Limited):
-    def __init__(self, folder: Path, info: ClipInfo, hold_last: bool):
+    def __init__(self, folder: Path, info: ClipInfo, hold_last: bool, force: bool = False):
         super().__init__(str(folder), info, hold_last)
+        self.force = force
         numbered: dict[int, list[Path]] = {}
         for p in sorted(folder.iterdir()):
             if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_EXTENSIONS:
@@ -131,7 +133,8 @@ class MaskFolder(_Limited):
     def hole(self, index: int) -> np.ndarray:
         if index >= len(self.files):
             return self._ran_out(index)
-        self._last = _to_stored(read_mask(self.files[index]), self.info, str(self.files[index]), self._warned)
+        mask = read_mask(self.files[index], picture=f"frame {index} of {self.info.path.name}", force=self.force)
+        self._last = _to_stored(mask, self.info, str(self.files[index]), self._warned)
         return self._last
 
 
@@ -175,9 +178,10 @@ def count_video_packets(path: Path, what: str = "clip") -> int:
         container.close()
 
 
-def open_masks(path: Path, info: ClipInfo, hold_last: bool = False) -> MaskSource:
+def open_masks(path: Path, info: ClipInfo, hold_last: bool = False, force: bool = False) -> MaskSource:
     """The mask source for ``path`` (image file, folder or clip) and a clip with ``info``.
 
+    force: use mask images that look swapped with the clip (:func:`inpaint.runtime.mask_checks.check_plausible`).
     When the number of masks is known and smaller than the clip's frames (counted by demuxing, since a
     header's count can lie), and not ``hold_last``, raises UserError before anything runs; running out
     while decoding is an error too.
@@ -186,11 +190,11 @@ def open_masks(path: Path, info: ClipInfo, hold_last: bool = False) -> MaskSourc
     if not path.exists():
         raise UserError(f"{path}: no such mask file or folder")
     if path.is_dir():
-        source: MaskSource = MaskFolder(path, info, hold_last)
+        source: MaskSource = MaskFolder(path, info, hold_last, force)
     elif is_clip(path):
         source = MaskVideo(path, info, hold_last)
     else:
-        source = StaticMask(path, info)
+        source = StaticMask(path, info, force)
     if source.count is not None and not hold_last:
         frames = count_video_packets(info.path)
         if source.count < frames:

@@ -108,6 +108,7 @@ def run_clip(
     preset: str | None = None,
     temporal: bool = False,
     hold_last: bool = False,
+    force_mask: bool = False,
     infer_options: dict | None = None,
     on_start: Callable[[int | None], None] | None = None,
     on_frame: Callable[[], None] | None = None,
@@ -119,6 +120,7 @@ def run_clip(
     batch: frames per ``runner.infer`` call (>= 1). codec / crf / preset: the encoder
         (:mod:`inpaint.runtime.video.formats`; None = defaults). temporal: steady the fill
         (:mod:`inpaint.runtime.video.temporal`). hold_last: keep the last mask when the masks run out.
+    force_mask: use mask images that look swapped with the clip (:mod:`inpaint.runtime.mask_checks`).
     infer_options: keyword arguments passed to ``inpaint_arrays`` (``strategy``, ``dilate``).
     on_start(frames_estimate): once, before the first frame. on_frame(): after each written frame.
     frame_hook(index, input_rgb, output_rgb, hole): each frame just before it is encoded (tests, metrics).
@@ -131,7 +133,7 @@ def run_clip(
     options = dict(infer_options or {})
     result = ClipResult(output=output)
     with ClipReader(clip) as reader:
-        masks = open_masks(Path(mask), reader.info, hold_last=hold_last)
+        masks = open_masks(Path(mask), reader.info, hold_last=hold_last, force=force_mask)
         try:
             with atomic_path(output) as tmp:
                 writer = ClipWriter(tmp, reader.info, codec=codec, crf=crf, preset=preset, name=str(output))
