@@ -110,7 +110,7 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
         h, w = sub_holes[0].shape
         if name == "full":
             wait = submit_full(runner, sub_rgbs, sub_holes, available, strength)
-            _log.debug("%dx%d: strategy full, %d picture(s) at native resolution", w, h, len(idx))
+            _debug_once("%dx%d: strategy full, %d picture(s) at native resolution", w, h, len(idx))
 
             def collect(idx=idx, wait=wait) -> None:
                 for i, out in zip(idx, wait()):
@@ -120,14 +120,33 @@ def submit_arrays(runner: Runner, rgbs: Sequence[np.ndarray], holes: Sequence[np
             continue
         if name == "resize":
             outs = inpaint_resize(runner, sub_rgbs, sub_holes, texture=strength)
-            _log.debug("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
+            _debug_once("%dx%d: strategy resize, %d picture(s) at long side %d", w, h, len(idx), working_size(runner))
         else:
             outs, counts = inpaint_crop(runner, sub_rgbs, sub_holes, plans=[plans.get(i) for i in idx], texture=strength)
-            _log.debug("%dx%d: strategy crop, %s window(s) of at most %d px", w, h,
-                       "+".join(map(str, counts)), working_size(runner))
+            _debug_once("%dx%d: strategy crop, %s window(s) of at most %d px", w, h,
+                        "+".join(map(str, counts)), working_size(runner))
         for i, out in zip(idx, outs):
             results[i] = out
     return Submitted(results, waits)
+
+
+#: messages ``-v`` has printed (a clip's frames repeat the same decision; it is said once)
+_SAID: set[str] = set()
+#: bound on :data:`_SAID` (a folder of many sizes): then it starts afresh
+_SAID_MAX = 1024
+
+
+def _debug_once(msg: str, *args) -> None:
+    """``_log.debug(msg, *args)`` the first time this exact text comes up."""
+    if not _log.isEnabledFor(logging.DEBUG):
+        return
+    text = msg % args
+    if text in _SAID:
+        return
+    if len(_SAID) >= _SAID_MAX:
+        _SAID.clear()
+    _SAID.add(text)
+    _log.debug(text)
 
 
 @dataclass

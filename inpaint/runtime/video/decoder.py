@@ -234,13 +234,41 @@ class ClipReader:
             _log.warning("%s: %d video packets but %d frames decoded; the decoder dropped damaged frames",
                          self.path, self.packets, self.decoded)
 
+    def check_data_end(self) -> None:
+        """Before any frame is processed: UserError when the container's index says the video goes on past the
+        data the file holds (a download that stopped half way, with the mp4 index at the front). Demuxes from the
+        last keyframe before the stated end, in a second handle (no decoding); the same test as after decoding.
+        Nothing is checked when the stream states no end."""
+        end = self.info.video_end
+        if end is None or self.info.rate is None:
+            return
+        container = open_container(self.path)
+        try:
+            v = container.streams.video[0]
+            tb = Fraction(v.time_base) if v.time_base else Fraction(1, 90000)
+            seen = None
+            try:
+                container.seek(int((end - 1 / self.info.rate) / tb), stream=v, backward=True, any_frame=False)
+                for packet in container.demux(v):
+                    if packet.size and packet.pts is not None and packet.time_base is not None:
+                        t = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        seen = t if seen is None else max(seen, t)
+            except Exception:  # noqa: BLE001  a seek into missing data: nothing found there
+                pass
+        finally:
+            container.close()
+        self._raise_if_short(end, 0.0 if seen is None else seen, float(1 / self.info.rate))
+
     def _check_end(self, step: int) -> None:
         """UserError when the video's packets end well before where the stream says it ends: the demuxer
         skipped damaged or missing data without an error, and the output would be silently shorter."""
         end, seen = self.info.video_end, getattr(self, "packet_end", None)
         if end is None or seen is None:
             return
-        slack = (END_SLACK_FRAMES + 1) * float(step * self.info.time_base)
+        self._raise_if_short(end, seen, float(step * self.info.time_base))
+
+    def _raise_if_short(self, end: float, seen: float, frame_seconds: float) -> None:
+        slack = (END_SLACK_FRAMES + 1) * frame_seconds
         if seen < end - slack:
             raise UserError(
                 f"{self.path}: its video data ends at {seen:.2f} s but the stream says {end:.2f} s (damaged or "

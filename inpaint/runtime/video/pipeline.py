@@ -133,6 +133,7 @@ def run_clip(
     options = dict(infer_options or {})
     result = ClipResult(output=output)
     with ClipReader(clip) as reader:
+        reader.check_data_end()  # a truncated download: say so before the work, not after it
         masks = open_masks(Path(mask), reader.info, hold_last=hold_last, force=force_mask)
         try:
             with atomic_path(output) as tmp:
