@@ -33,7 +33,7 @@ def require(name: str) -> ModuleType:
     except ImportError as exc:
         top = name.split(".")[0]
         extra = EXTRAS.get(top, "")
-        hint = f"pip install 'inpaint[{extra}]'" if extra and not extra.startswith("(") else extra
+        hint = f"pip install 'inpaint-toolkit[{extra}]'" if extra and not extra.startswith("(") else extra
         raise MissingDependencyError(f"this needs the Python package '{top}' ({exc}); install it: {hint}") from exc
 
 

@@ -58,7 +58,7 @@ def _split(values: list[str]) -> list[str]:
 
 
 def bench(
-    models: Optional[List[Path]] = typer.Argument(None, help="Model files (.onnx, .safetensors) (default: the bundled model)."),
+    models: Optional[List[Path]] = typer.Argument(None, help="Model files (.onnx, .safetensors).", show_default="the bundled model"),
     engine: List[str] = typer.Option(["auto"], "--engine", "-e", help="Engines to compare: a comma list or repeated (trt,onnx,torch)."),
     size: int = typer.Option(512, "--size", help="Square input side in pixels (rounded up to the model's stride)."),
     batch: int = typer.Option(1, "--batch", "-b", help="Pictures per inference."),

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import platform
 
 import typer
 
 #: (file types, an example name) that ``auto`` resolves, one row each
 FILE_TYPES = ((".onnx", "model.onnx"), (".engine / .plan", "model.engine"), (".safetensors", "model.safetensors"))
-TRT_INSTALL = "pip install 'inpaint[trt]' (TensorRT, Polygraphy, cuda-python, Triton)"
+TRT_INSTALL = "pip install 'inpaint-toolkit[trt]' (TensorRT, Polygraphy, cuda-python, Triton)"
 
 
 def _version(module: str) -> str | None:
@@ -40,9 +41,9 @@ def package_rows() -> list[tuple[str, str | None, str]]:
         ("numpy", _version("numpy"), "everything"),
         ("opencv", _version("cv2"), "image I/O"),
         ("onnxruntime", _version("onnxruntime"), "--engine onnx"),
-        ("onnxruntime-extensions", _version("onnxruntime_extensions"), "plugin graphs on ONNX Runtime (pip install 'inpaint[plugins]')"),
-        ("torch", _version("torch"), "--engine torch, train, export (pip install torch==2.13.0 'inpaint[train]')"),
-        ("onnx", _version("onnx"), "export, TensorRT builds (pip install 'inpaint[export]')"),
+        ("onnxruntime-extensions", _version("onnxruntime_extensions"), "plugin graphs on ONNX Runtime (pip install 'inpaint-toolkit[plugins]')"),
+        ("torch", _version("torch"), "--engine torch, train, export (pip install torch==2.13.0 'inpaint-toolkit[train]')"),
+        ("onnx", _version("onnx"), "export, TensorRT builds (pip install 'inpaint-toolkit[export]')"),
         ("onnxscript", _version("onnxscript"), "export"),
         ("safetensors", _version("safetensors"), "checkpoints"),
         ("tensorboard", _version("tensorboard"), "training logs"),
@@ -103,7 +104,7 @@ def gpu_rows() -> list[tuple[str, bool, str, str]]:
     polygraphy = _version("polygraphy")
     rows.append(("Polygraphy", polygraphy is not None, polygraphy or "missing", "TensorRT engine builds (pip install polygraphy)"))
     triton = _version("triton") if _found("triton") else None
-    rows.append(("Triton", triton is not None, triton or "missing", "the TensorRT plugins' kernels (pip install 'inpaint[trt]')"))
+    rows.append(("Triton", triton is not None, triton or "missing", "the TensorRT plugins' kernels (pip install 'inpaint-toolkit[trt]')"))
     providers = available_providers()
     usable = [p for p in providers if p != "torch" or _torch_cuda()]
     state = ", ".join(p if p in usable else f"{p} (no CUDA: CPU build)" for p in providers) or "missing"
@@ -124,7 +125,7 @@ def _plugin_row(trt_ready: bool) -> tuple[str, bool, str, str]:
     try:
         names = trt_plugins.register_all()
     except Exception as exc:  # noqa: BLE001  a broken plugin module: say so, the rest still works
-        return ("TensorRT plugins", False, f"import failed: {type(exc).__name__}: {exc}", "export with --ops standard, or reinstall inpaint[trt]")
+        return ("TensorRT plugins", False, f"import failed: {type(exc).__name__}: {exc}", "export with --ops standard, or reinstall inpaint-toolkit[trt]")
     expected = len(trt_plugins.PLUGIN_MODULES)
     state = ", ".join(names) if names else "none"
     fix = f"version {trt_plugins.plugin_version()}" if len(names) == expected else "tensorrt.plugin needs TensorRT >= 10.9; --ops standard needs none"
@@ -162,7 +163,7 @@ def doctor() -> None:
     from inpaint import __version__
 
     console = Console()
-    if not console.is_terminal:  # a pipe or a file: wide enough that the fixes stay on one line
+    if not console.is_terminal and not os.environ.get("COLUMNS"):  # a pipe or a file: the fixes stay on one line
         console = Console(width=max(console.width, 200))
     table = Table(title=f"inpaint {__version__} on Python {platform.python_version()} ({platform.machine()})")
     for column in ("component", "state", "needed for"):

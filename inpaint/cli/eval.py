@@ -12,7 +12,7 @@ from inpaint.errors import UserError
 
 
 def eval_command(
-    model: Optional[Path] = typer.Argument(None, help="An .onnx or .safetensors model (default: the bundled model)."),
+    model: Optional[Path] = typer.Argument(None, help="An .onnx or .safetensors model.", show_default="the bundled model"),
     images: Optional[Path] = typer.Option(None, help="Folder of photos (ground truth)."),
     masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole); with --video: the clip's mask (image, per-frame folder or mask video)."),
     video: Optional[Path] = typer.Option(None, "--video", help="A clip: report its flicker (warping error in the hole) frame by frame and with --temporal instead."),

@@ -34,8 +34,8 @@ class Ops(str, Enum):
 
 #: engine -> (file suffix, what it needs)
 FORMATS = {
-    Engine.onnx: (".onnx", "onnx, onnxscript (pip install 'inpaint[export]')"),
-    Engine.trt: (".engine", "TensorRT >= 10.9 and an NVIDIA GPU (pip install 'inpaint[trt]')"),
+    Engine.onnx: (".onnx", "onnx, onnxscript (pip install 'inpaint-toolkit[export]')"),
+    Engine.trt: (".engine", "TensorRT >= 10.9 and an NVIDIA GPU (pip install 'inpaint-toolkit[trt]')"),
 }
 #: suffixes ``inpaint run`` reads as TensorRT engine files
 ENGINE_SUFFIXES = (".engine", ".plan")
@@ -71,25 +71,25 @@ class Precision(str, Enum):
 
 def export(
     checkpoint: Path = typer.Argument(..., help="A .safetensors checkpoint (from 'inpaint train' or 'inpaint convert'); for --engine trt also an .onnx from 'inpaint export'."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file [default: CKPT with the engine's suffix]."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file.", show_default="CKPT with the engine's suffix"),
     engine: Engine = typer.Option(Engine.onnx, help="onnx: an ONNX graph; trt: a TensorRT engine."),
     ops: Ops = typer.Option(Ops.plugin, help="plugin: one custom node per custom operator (domain 'inpaint'); standard: standard ONNX ops only."),
-    opset: Optional[int] = typer.Option(None, help="ONNX opset, 18 or newer (default: 18; 22 for bf16)."),
+    opset: Optional[int] = typer.Option(None, help="ONNX opset, 18 or newer.", show_default="18; 22 for bf16"),
     verify: bool = typer.Option(
         False, "--verify", help="Compare ONNX Runtime with PyTorch on random and real inputs; fail above 1e-4 (fp16/bf16, int8 weights: below 40 dB PSNR in the holes)."
     ),
     precision: Optional[Precision] = typer.Option(
         None, "--precision", help="onnx: fp16/bf16 graphs compute in that type, with normalisation, softmax, DFT and mask arithmetic in float32 "
-        "(for TensorRT 11; default fp32). trt: engine precision (default: the graph's own; fp32 from a checkpoint)."
+        "(for TensorRT 11). trt: engine precision.", show_default="onnx: fp32; trt: the graph's own, fp32 from a checkpoint",
     ),
     weights: Weights = typer.Option(
         Weights.fp32, "--weights", help="onnx: int8 stores the large MatMul weights (FAR's MAE) in 8-bit blocks, run as ONNX Runtime's "
         "MatMulNBits (FAR: 613 -> 290 MB of weights, output within ~1e-5); convolutions stay float32. Not for TensorRT."),
     target: Optional[Target] = typer.Option(
         None, help="onnx: the runtime to lower for: onnx-cpu (FFTs as ONNX DFT nodes), onnx-cuda or trt (FFTs as DFT-matrix "
-        "products, runs everywhere) [default: onnx-cuda (measured faster on the CPU too)]; --engine trt always uses trt."),
+        "products, runs everywhere; onnx-cuda was measured faster on the CPU too); --engine trt always uses trt.", show_default="onnx-cuda"),
     shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. 4 x 2048)."),
-    workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB (default: TensorRT's)."),
+    workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB.", show_default="TensorRT's"),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="trt: tactic timing cache file, loaded when present and saved after the build."),
 ) -> None:
     """Export a checkpoint to ONNX (custom-op or standard-op graph), optionally verified against PyTorch, or build a TensorRT engine."""
@@ -182,7 +182,7 @@ def export_texture(
     output: Path = typer.Option(Path("texture.onnx"), "-o", "--output", help="Output .onnx."),
     size: str = typer.Option("256x256", "--size", help="WxH of the windows it will see (multiples of 64): the model's working size, padded to its stride."),
     ops: Ops = typer.Option(Ops.plugin, help="plugin: the paste as inpaint::MaskedAttentionAggregate nodes (TensorRT plugin, ONNX Runtime kernel); standard: standard ONNX ops only."),
-    strength: Optional[float] = typer.Option(None, "--strength", help="Texture strength baked into the graph (default: the runtime's, as --texture on)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="Texture strength baked into the graph.", show_default="the runtime's, as --texture on"),
 ) -> None:
     """The texture stage (step 1, at the working size) as an ONNX graph: inputs image, mask, fill (the network's
     output), output textured. For pipelines that run the network on a GPU and want the stage there too;

@@ -37,6 +37,15 @@ app.command("doctor")(doctor.doctor)
 _DEBUG = {"on": False}
 
 
+def _command():
+    """The click command of :data:`app`, with placeholders a person would type (:mod:`inpaint.cli.help`)."""
+    from typer.main import get_command
+
+    from inpaint.cli.help import humanize
+
+    return humanize(get_command(app))
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"inpaint {__version__}")
@@ -104,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     _STOPPED.clear()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = _command().main(args=argv, prog_name="inpaint", standalone_mode=False)
         if _STOPPED:  # Typer returned 130 for it
             return _interrupted_code(_STOPPED[-1])
     except UserError as exc:

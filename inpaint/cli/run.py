@@ -21,7 +21,7 @@ STRATEGY_HELP = (
     "working size) | full (native resolution; refused when it cannot fit in memory)."
 )
 TEXTURE_HELP = (
-    "Texture from the photo's own known region in the fill (every strategy, clip frames too): on (default), "
+    "Texture from the photo's own known region in the fill (every strategy, clip frames too): on (strength 0.7), "
     "off (the network's fill alone), or a strength 0-2 (1 = as strong as in the photo)."
 )
 ENGINE_HELP = (
@@ -34,7 +34,7 @@ def run(
     image: Path = typer.Argument(..., help="An image or clip file, or a folder of them (png, jpg, webp, bmp, tiff; mp4, mov, mkv, avi, webm)."),
     mask: Path = typer.Argument(..., help="A mask file (used for every image / frame), a mask video, or a folder: masks matched by file stem, or a clip's per-frame masks numbered by frame (00000.png ...); white / non-zero = remove."),
     output: str = typer.Option(..., "-o", "--output", help="Output file, or folder (existing, ending in '/', or without an extension)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx from 'inpaint export' or a .safetensors checkpoint (default: the bundled model)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx from 'inpaint export' or a .safetensors checkpoint.", show_default="the bundled model"),
     engine: str = typer.Option("auto", "--engine", "-e", help=ENGINE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Equal-size images (or frames of a clip) run together, up to this many."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda."),
@@ -43,12 +43,13 @@ def run(
     dilate: int = typer.Option(0, "--dilate", help="Grow the mask by PX pixels first, so that object edges and halos go too (default 0 for photos and clips).", metavar="PX"),
     cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT: capture each input shape once as a CUDA graph and replay it (fixed-size batches)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: only the K-th (1..N) of N equal shares of a folder's sorted inputs (one per job of a cluster array)."),
-    codec: Optional[str] = typer.Option(None, "--codec", help="Clips: video encoder (default by suffix: H.264 (libx264) for mp4/mov/mkv/avi, VP9 for webm; also libx265, libsvtav1, ffv1, ...)."),
-    crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (default 18; lower = better, larger)."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (default medium; ultrafast ... veryslow)."),
+    codec: Optional[str] = typer.Option(None, "--codec", help="Clips: video encoder: libx264 (H.264) for mp4/m4v/mov/mkv, mpeg4 (MPEG-4 Part 2, q 2) for avi, libvpx-vp9 for webm; also libx265, libsvtav1, ffv1 (lossless), ...", show_default="by the output's suffix"),
+    crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (lower = better, larger).", show_default="18"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (ultrafast ... veryslow).", show_default="medium"),
     temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
     texture: str = typer.Option("on", "--texture", help=TEXTURE_HELP, metavar="on|off|S"),
     mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
+    quality: Optional[int] = typer.Option(None, "--quality", help="jpg / webp outputs: quality 1-100. Known pixels are bit-identical only in lossless files (png, tiff, bmp, webp without --quality); a jpg is re-encoded.", show_default="jpg 95, webp lossless"),
     force: bool = typer.Option(False, "--force", help="Use a mask that looks wrong: one covering 98 %+ of the picture, or one that looks like a photo (IMAGE and MASK swapped?)."),
 ) -> int:
     """Remove the masked regions of photos and clips.
@@ -60,6 +61,7 @@ def run(
     "interrupted: N of M written", exit 130 / 143; ``--skip-existing`` then resumes.
     """
     from inpaint.runtime.backends import load_runner
+    from inpaint.runtime.io import check_quality
     from inpaint.runtime.jobs import parse_shard, plan_jobs
     from inpaint.runtime.model_files import resolve_model
     from inpaint.runtime.pipeline import Report
@@ -72,6 +74,7 @@ def run(
         raise UserError(f"--batch {batch}: must be 1 or more")
     check_strategy(strategy)
     check_texture(texture)
+    check_quality(quality)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     if crf is not None and crf < 0:
@@ -90,7 +93,7 @@ def run(
     try:
         with runner, progress() as bar:
             if photos or missing:
-                _run_photos(runner, ImageFiles(photos, missing, force_mask=force), batch, bar, infer_options, report)
+                _run_photos(runner, ImageFiles(photos, missing, force_mask=force, quality=quality), batch, bar, infer_options, report)
             for job in clips:
                 _run_clip(runner, job, video_options, bar, report)
     except KeyboardInterrupt as exc:

@@ -40,20 +40,26 @@ class Amp(str, Enum):
     bf16 = "bf16"
 
 
-def _opt(name: str, annotation: Any, default: Any, help: str) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=typer.Option(default, help=help), annotation=annotation)
+def _opt(name: str, annotation: Any, default: Any, help: str, shown: str | None = None) -> inspect.Parameter:
+    """A keyword option; ``shown``: the ``[default: ...]`` to print when ``default`` is None but means something."""
+    option = typer.Option(default, help=help, **({"show_default": shown} if shown else {}))
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+
+
+#: how the help marks the options a new run needs (a resumed run reads them from its train_config.json)
+REQUIRED = "Required unless --resume."
 
 
 #: options every ``inpaint train`` command takes
 COMMON = [
-    _opt("data", Optional[Path], None, "Folder of training photos (recursive)."),
+    _opt("data", Optional[Path], None, f"Folder of training photos (recursive). {REQUIRED}"),
     _opt("val", Optional[Path], None, "Folder of validation photos (PSNR/SSIM on fixed masks; picks RUN/best)."),
     _opt("size", int, 256, "Training crop size (a multiple of the preset's stride)."),
     _opt("batch", int, 4, "Batch size per process."),
-    _opt("steps", Optional[int], None, f"Total optimisation steps, default {DEFAULT_STEPS} (with --resume: extend the run to this many)."),
+    _opt("steps", Optional[int], None, "Total optimisation steps (with --resume: extend the run to this many).", str(DEFAULT_STEPS)),
     _opt("resume", Optional[Path], None, "Continue the run in this folder exactly (weights, optimiser, step, RNG)."),
     _opt("init", Optional[Path], None, "Start a new run from these weights (a checkpoint of the same preset); optimiser and step start fresh."),
-    _opt("lr", Optional[float], None, "Learning rate (default: the paper's)."),
+    _opt("lr", Optional[float], None, "Learning rate.", "the paper's"),
     _opt("seed", int, 0, "Seed of the data pipeline and initialisation."),
     _opt("workers", int, 2, "Data-loader worker processes."),
     _opt("masks", Optional[Path], None, "Folder of mask images mixed with generated free-form masks."),
@@ -206,7 +212,7 @@ register(
     _mae_task,
     "Pre-train FAR's MAE: mixed masking (hole patches first, random up to 75%), MSE on removed patches, AdamW + cosine. Crops are resized to the MAE's 256x256.",
     "mae-s",
-    [_opt("warmup_steps", Optional[int], None, "Linear warm-up steps before the cosine decay (default: 5% of --steps, the authors' 10 of 200 epochs).")],
+    [_opt("warmup_steps", Optional[int], None, "Linear warm-up steps before the cosine decay (the authors' 10 of 200 epochs).", "5% of --steps")],
 )
 
 
@@ -251,8 +257,8 @@ register(
     "feature matching 100, HRF perceptual 30 with --seg-weights; Adam G 1e-3, D 1e-4. Sizes: multiples of 128.",
     "far-s",
     [
-        _opt("mae", Optional[Path], None, "MAE checkpoint of this package (from 'inpaint train mae') matching the preset: far <- mae, far-s <- mae-s, far-t <- mae-t. Required."),
+        _opt("mae", Optional[Path], None, f"MAE checkpoint of this package (from 'inpaint train mae') matching the preset: far <- mae, far-s <- mae-s, far-t <- mae-t. {REQUIRED}"),
         _opt("seg_weights", Optional[Path], None, "ADE20K resnet50dilated encoder weights for the HRF perceptual loss (encoder_epoch_20.pth, read weights-only, or .safetensors); without it: no HRF loss."),
-        _opt("lr_d", Optional[float], None, "Discriminator learning rate (default 1e-4)."),
+        _opt("lr_d", Optional[float], None, "Discriminator learning rate.", "1e-4"),
     ],
 )

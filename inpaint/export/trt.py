@@ -238,7 +238,7 @@ def _register_plugins(custom_ops: set[str], path: Path) -> str:
     if missing:
         raise UserError(
             f"{path}: no TensorRT plugin registered for {', '.join(missing)} (tensorrt.plugin needs TensorRT >= 10.9 and "
-            "triton: pip install 'inpaint[trt]'); or export the model with --ops standard"
+            "triton: pip install 'inpaint-toolkit[trt]'); or export the model with --ops standard"
         )
     return trt_plugins.plugin_version()
 
@@ -259,7 +259,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | Non
     if trt_version is None:
         trt_version = str(require("tensorrt").__version__)
     if version_tuple(trt_version) < (10, 0):
-        raise UserError(f"TensorRT {trt_version} is too old; inpaint builds engines with TensorRT >= {MIN_TRT[0]}.{MIN_TRT[1]} (pip install 'inpaint[trt]')")
+        raise UserError(f"TensorRT {trt_version} is too old; inpaint builds engines with TensorRT >= {MIN_TRT[0]}.{MIN_TRT[1]} (pip install 'inpaint-toolkit[trt]')")
     if compute_capability is None:
         from inpaint._cuda import driver_info
 

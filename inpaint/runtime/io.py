@@ -12,7 +12,10 @@ What each format keeps when written (OpenCV's encoders, checked with opencv-pyth
     bmp        no       yes     yes                    yes
     webp       no       yes     no (written as RGB)    yes (OpenCV's default: lossless); the colour
                                                         under fully transparent pixels may change
-    jpg/jpeg   no       no      yes                    no (quality 95)
+    jpg/jpeg   no       no      yes                    no (quality 95, or ``quality``)
+
+Known pixels are bit-identical in the *file* only for the lossless formats: a jpg output (and a webp one given a
+``quality``) is re-encoded, so its known pixels differ from the input's by the codec's rounding.
 
 A 16-bit picture written to an 8-bit-only format is converted (v -> round(v / 257)) with a warning;
 alpha written to jpg is dropped with a warning.
@@ -29,6 +32,7 @@ import cv2
 import numpy as np
 
 from inpaint.errors import UserError
+from inpaint.runtime.file_kinds import native_warnings, why_undecodable
 from inpaint.runtime.processing import from_float, to_float
 
 __all__ = [
@@ -93,7 +97,10 @@ class Picture:
 
 
 def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(decoded array as OpenCV returns it: BGR/BGRA or 2-D grey, raw file bytes) or UserError."""
+    """(decoded array as OpenCV returns it: BGR/BGRA or 2-D grey, raw file bytes) or UserError.
+
+    A file that decodes with the image library's own warnings (libjpeg: "Corrupt JPEG data: ...") is used, and
+    the warning is logged once, naming the file, instead of leaking onto the terminal."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
@@ -103,13 +110,17 @@ def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
     # show it and as a mask drawn on it expects (the written result carries no orientation tag).
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
-    try:
-        array = cv2.imdecode(data, flags) if data.size else None
-    except cv2.error:
-        array = None
+    array = None
+    if data.size:
+        with native_warnings() as said:
+            try:
+                array = cv2.imdecode(data, flags)
+            except cv2.error:
+                array = None
+        if array is not None and said():
+            _log.warning("%s: the %s is damaged (%s); using what could be decoded", path, what, said())
     if array is None:
-        reason = "empty file" if data.size == 0 else "not a decodable image"
-        raise UserError(f"{path}: cannot read {what} ({reason}); {_FORMAT_HINT}")
+        raise UserError(f"{path}: cannot read {what} ({why_undecodable(data)})")
     return array, data
 
 
@@ -214,13 +225,27 @@ def _as_picture(picture: Picture | np.ndarray) -> Picture:
     raise ValueError(f"expected (H, W), (H, W, 3) RGB or (H, W, 4) RGBA pixels, got shape {array.shape}")
 
 
-def _encode(path: Path, picture: Picture) -> np.ndarray:
-    """The encoded file as a 1-D uint8 array (written as is: no copy into a bytes object)."""
+#: the formats ``quality`` applies to, with OpenCV's flag (WebP: 1-100 lossy; without a quality, lossless)
+_QUALITY_FLAG = {".jpg": cv2.IMWRITE_JPEG_QUALITY, ".jpeg": cv2.IMWRITE_JPEG_QUALITY, ".webp": cv2.IMWRITE_WEBP_QUALITY}
+
+
+def check_quality(quality: int | None) -> None:
+    """UserError unless ``quality`` is None or 1..100 (``--quality``)."""
+    if quality is not None and not 1 <= quality <= 100:
+        raise UserError(f"--quality {quality}: must be 1 to 100 (JPEG / WebP; higher = better, larger)")
+
+
+def _encode(path: Path, picture: Picture, quality: int | None = None) -> np.ndarray:
+    """The encoded file as a 1-D uint8 array (written as is: no copy into a bytes object).
+
+    quality: 1-100 for jpg and webp (None: jpg 95, webp lossless); ignored by the lossless formats."""
     ext = path.suffix.lower()
     fmt = _FORMATS.get(ext)
     if fmt is None:
         names = ", ".join(e[1:] for e in SUPPORTED_EXTENSIONS)
         raise UserError(f"{path}: cannot write '{path.suffix or '(no extension)'}' files; use one of: {names}")
+    check_quality(quality)
+    params = list(fmt.params) if quality is None or ext not in _QUALITY_FLAG else [_QUALITY_FLAG[ext], int(quality)]
     rgb, alpha = picture.rgb, picture.alpha
     if rgb.dtype not in (np.uint8, np.uint16) or (alpha is not None and alpha.dtype != rgb.dtype):
         raise TypeError(f"expected uint8 or uint16 pixels (alpha of the same dtype), got {rgb.dtype}")
@@ -238,7 +263,7 @@ def _encode(path: Path, picture: Picture) -> np.ndarray:
     else:
         pixels = rgb[:, :, ::-1] if alpha is None else np.dstack([rgb[:, :, ::-1], alpha])
     try:
-        ok, buffer = cv2.imencode(ext, np.ascontiguousarray(pixels), list(fmt.params))
+        ok, buffer = cv2.imencode(ext, np.ascontiguousarray(pixels), params)
     except cv2.error as exc:
         raise UserError(f"{path}: cannot encode the image as {ext[1:]} ({str(exc).strip()})") from exc
     if not ok:
@@ -271,13 +296,14 @@ def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
             pass
 
 
-def write_image(path: str | Path, picture: Picture | np.ndarray) -> None:
+def write_image(path: str | Path, picture: Picture | np.ndarray, quality: int | None = None) -> None:
     """Write ``picture`` to ``path`` in the format its extension names, atomically.
 
+    quality: jpg / webp quality 1-100 (None: jpg 95, webp lossless).
     picture: a :class:`Picture` (alpha, grey and 16-bit restored where the format allows, see the
         module docstring), or pixels: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, uint8/uint16.
     Parent folders are created. An unknown extension, an encoder failure or an OS error raises
     UserError, and then any existing file at ``path`` is left as it was and no temporary file remains.
     """
     path = Path(path)
-    _write_atomic(path, _encode(path, _as_picture(picture)))
+    _write_atomic(path, _encode(path, _as_picture(picture), quality))

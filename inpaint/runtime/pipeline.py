@@ -136,6 +136,11 @@ _SAID: set[str] = set()
 _SAID_MAX = 1024
 
 
+def forget_said() -> None:
+    """Start a run: what ``-v`` said before may be said again."""
+    _SAID.clear()
+
+
 def _debug_once(msg: str, *args) -> None:
     """``_log.debug(msg, *args)`` the first time this exact text comes up."""
     if not _log.isEnabledFor(logging.DEBUG):
@@ -223,6 +228,7 @@ def run_pipeline(
     check_texture(texture)
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
+    forget_said()  # -v says each decision once per run
     report = Report() if report is None else report
     for name, reason in source.failures:  # no mask for it
         report.fail(name, UserError(f"{name}: {reason}"))

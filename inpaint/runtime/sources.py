@@ -61,8 +61,8 @@ def _load_job(job: Job, force: bool = False) -> tuple[Picture, np.ndarray]:
     return picture, read_mask(job.mask, size=picture.size, picture=job.image, force=force)
 
 
-def _save_job(job: Job, picture: Picture) -> None:
-    write_image(job.output, picture)
+def _save_job(job: Job, picture: Picture, quality: int | None = None) -> None:
+    write_image(job.output, picture, quality)
 
 
 class ImageFiles(FrameSource):
@@ -70,11 +70,13 @@ class ImageFiles(FrameSource):
 
     jobs: the planned jobs. failures: the planner's (image path, reason) list, reported with the run's.
     force_mask: use masks that look swapped with their photo (:func:`inpaint.runtime.mask_checks.check_plausible`).
+    quality: jpg / webp output quality 1-100 (None: jpg 95, webp lossless).
     """
 
-    def __init__(self, jobs: Sequence[Job], failures: Sequence[tuple[Path, str]] = (), force_mask: bool = False):
+    def __init__(self, jobs: Sequence[Job], failures: Sequence[tuple[Path, str]] = (), force_mask: bool = False,
+                 quality: int | None = None):
         self.jobs = list(jobs)
-        self.force_mask = force_mask
+        self.force_mask, self.quality = force_mask, quality
         self._failures = [(str(path), reason) for path, reason in failures]
 
     def __iter__(self) -> Iterator[Item]:
@@ -82,7 +84,7 @@ class ImageFiles(FrameSource):
             yield Item(
                 name=str(job.image),
                 load=lambda job=job: _load_job(job, self.force_mask),
-                save=lambda picture, job=job: _save_job(job, picture),
+                save=lambda picture, job=job: _save_job(job, picture, self.quality),
             )
 
     def __len__(self) -> int:

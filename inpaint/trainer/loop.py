@@ -261,7 +261,7 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            log.warning("tensorboard is not installed; no TensorBoard logs (pip install 'inpaint[train]')")
+            log.warning("tensorboard is not installed; no TensorBoard logs (pip install 'inpaint-toolkit[train]')")
             return None
         return SummaryWriter(str(self.run / "tb"))
 

@@ -20,7 +20,7 @@ def test_gpu_rows_here():
     assert set(rows) >= {"GPU", "NVIDIA driver", "CUDA runtime", "TensorRT", "Polygraphy", "Triton",
                          "cuda-python / pycuda / torch", "TensorRT plugins", "engine cache"}
     ok, state, fix = rows["TensorRT"]
-    assert not ok and state == "missing" and "inpaint[trt]" in fix
+    assert not ok and state == "missing" and "inpaint-toolkit[trt]" in fix
     assert rows["Polygraphy"][0] == (importlib.util.find_spec("polygraphy") is not None)
     assert not rows["TensorRT plugins"][0] and "--ops standard" in rows["TensorRT plugins"][2]
     if not driver_info().available:
@@ -32,7 +32,7 @@ def test_gpu_rows_here():
 def test_auto_rows_here():
     rows = {label: (engine, why) for label, engine, why in doctor.auto_rows()}
     assert rows[".onnx"][0] == "onnx" and "not trt: the Python package 'tensorrt' is not installed" in rows[".onnx"][1]
-    assert rows[".engine / .plan"][0] == "none" and "inpaint[trt]" in rows[".engine / .plan"][1]
+    assert rows[".engine / .plan"][0] == "none" and "inpaint-toolkit[trt]" in rows[".engine / .plan"][1]
     assert rows[".safetensors"][0] == "torch"
 
 

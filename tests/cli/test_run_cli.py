@@ -58,7 +58,7 @@ def test_folder_with_failures_processes_the_rest(folders, tmp_path, model_files,
     captured = capsys.readouterr()
     assert code == 1
     assert "2 written, 2 failed" in captured.out
-    assert "broken.png" in captured.err and "not a decodable image" in captured.err
+    assert "broken.png" in captured.err and "a truncated PNG file" in captured.err
     assert "lonely.png" in captured.err and "no mask named lonely" in captured.err
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg", "broken.png"]  # no temporary files left
     assert (out / "broken.png").read_bytes() == b"the user's old result"
@@ -145,7 +145,7 @@ def test_run_without_torch(tmp_path, model_files):
     assert cv2.imread(str(tmp_path / "out.png")).shape == (40, 56, 3)
     proc = _no_torch("run", str(tmp_path / "img.png"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "o2.png"),
                      "--model", str(model_files["checkpoint"]))
-    assert proc.returncode == 2 and "torch" in proc.stderr and "inpaint[train]" in proc.stderr
+    assert proc.returncode == 2 and "torch" in proc.stderr and "inpaint-toolkit[train]" in proc.stderr
 
 
 @pytest.mark.parametrize(

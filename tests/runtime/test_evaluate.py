@@ -64,7 +64,7 @@ def test_eval_cli_on_an_onnx_model(photos, tmp_path, model_files):
 def test_doctor_runs(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "onnxruntime" in out and "tensorrt" in out and "inpaint[train]" in out
+    assert "onnxruntime" in out and "tensorrt" in out and "inpaint-toolkit[train]" in out
 
 
 # --- detail (TEXTURE.md), extra methods, object-shaped holes --------------------------------------------------

@@ -79,10 +79,10 @@ class Engine:
 
 ENGINES: tuple[Engine, ...] = (
     Engine("trt", (".engine", ".plan", ".onnx"), "tensorrt", "inpaint.runtime.backends.trt", rank=0,
-           extra="pip install 'inpaint[trt]' on a machine with an NVIDIA GPU", probe="inpaint.runtime.backends.trt:unavailable_reason",
+           extra="pip install 'inpaint-toolkit[trt]' on a machine with an NVIDIA GPU", probe="inpaint.runtime.backends.trt:unavailable_reason",
            options=("cuda_graph",)),
     Engine("onnx", (".onnx",), "onnxruntime", "inpaint.runtime.backends.onnx", rank=1, extra="pip install onnxruntime (or onnxruntime-gpu)"),
-    Engine("torch", (".safetensors",), "torch", "inpaint.runtime.backends.torch", rank=2, extra="pip install 'inpaint[train]'"),
+    Engine("torch", (".safetensors",), "torch", "inpaint.runtime.backends.torch", rank=2, extra="pip install 'inpaint-toolkit[train]'"),
 )
 ENGINE_NAMES: tuple[str, ...] = tuple(e.name for e in ENGINES)
 _BY_NAME = {e.name: e for e in ENGINES}
@@ -116,7 +116,7 @@ def get_engine(name: str) -> Engine:
         return _BY_NAME[name]
     close = difflib.get_close_matches(name, ["auto", *ENGINE_NAMES], n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    raise UserError(f"--engine {name}: unknown engine; {hint}(choose one of: auto, {', '.join(ENGINE_NAMES)})")
+    raise UserError(f"--engine {name}: unknown engine; {hint}choose one of auto, {', '.join(ENGINE_NAMES)}")
 
 
 def resolve_engine(name: str, model_path: str | Path) -> Engine:

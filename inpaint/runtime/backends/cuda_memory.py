@@ -319,5 +319,5 @@ def pick_memory(device_index: int = 0) -> Memory:
     why = f" ({'; '.join(errors)})" if errors else ""
     raise MissingDependencyError(
         f"--engine trt needs CUDA memory from torch (CUDA build), cuda-python or pycuda, and none works here{why}; "
-        "install one: pip install cuda-python (or pip install 'inpaint[trt]')"
+        "install one: pip install cuda-python (or pip install 'inpaint-toolkit[trt]')"
     )

@@ -147,8 +147,9 @@ class SessionFromOnnx:
         custom = graph_custom_ops(self.path)  # scans the file: needs neither onnx nor torch
         options = custom_op_session_options(custom) if custom else ort.SessionOptions()
         options = session_options(options, self.threads, self.arena, self.prepack)
+        providers = providers_for(self.device)  # its own message (e.g. no CUDA provider): not a model problem
         try:
-            session = ort.InferenceSession(str(self.path), options, providers=providers_for(self.device))
+            session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(f"{self.path}: ONNX Runtime cannot load this model ({first}); export it again with 'inpaint export'") from exc

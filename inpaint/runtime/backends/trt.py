@@ -44,7 +44,7 @@ log = logging.getLogger("inpaint.runtime")
 MIN_TRT = (10, 9)
 #: CUDA graphs kept per buffer slot (one per input shape; the oldest is dropped)
 MAX_GRAPHS_PER_SLOT = 8
-INSTALL = "pip install 'inpaint[trt]' (TensorRT's wheels: pip install tensorrt; see the README)"
+INSTALL = "pip install 'inpaint-toolkit[trt]' (TensorRT's wheels: pip install tensorrt; see the README)"
 
 
 @functools.lru_cache(maxsize=1)

@@ -34,7 +34,7 @@ import numpy as np
 from inpaint._atomic import atomic_path
 from inpaint.errors import UserError
 from inpaint.runtime.backends.base import Runner
-from inpaint.runtime.pipeline import inpaint_arrays
+from inpaint.runtime.pipeline import forget_said, inpaint_arrays
 from inpaint.runtime.processing import dilate_mask
 from inpaint.runtime.video.decoder import ClipReader, DecodedFrame
 from inpaint.runtime.video.encoder import ClipWriter
@@ -129,6 +129,7 @@ def run_clip(
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
     started = time.perf_counter()
+    forget_said()  # -v says each decision once per clip
     output = Path(output)
     options = dict(infer_options or {})
     result = ClipResult(output=output)

@@ -138,7 +138,7 @@ def read_resnet50_state(path: str | Path) -> dict[str, torch.Tensor]:
         try:
             from safetensors.torch import load_file
         except ImportError as exc:
-            raise MissingDependencyError(f"reading {path} needs safetensors; pip install 'inpaint[train]'") from exc
+            raise MissingDependencyError(f"reading {path} needs safetensors; pip install 'inpaint-toolkit[train]'") from exc
         try:
             return dict(load_file(str(path)))
         except Exception as exc:

@@ -59,7 +59,7 @@ def test_auto_without_torch_says_what_to_install(tmp_path, monkeypatch):
     ckpt = tmp_path / "m.safetensors"
     ckpt.write_bytes(b"x")
     monkeypatch.setitem(sys.modules, "torch", None)  # torch unimportable
-    with pytest.raises(MissingDependencyError, match="inpaint\\[train\\]"):
+    with pytest.raises(MissingDependencyError, match="inpaint-toolkit\\[train\\]"):
         resolve_engine("auto", ckpt)
     with pytest.raises(MissingDependencyError, match="'torch'"):
         load_runner(ckpt, "torch")

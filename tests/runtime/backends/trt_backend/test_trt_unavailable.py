@@ -49,7 +49,7 @@ def _images(tmp_path):
 @pytest.mark.skipif(TRT_HERE, reason="TensorRT is installed here")
 def test_reason_here_names_the_fix():
     reason = trt_backend.unavailable_reason()
-    assert "TensorRT is not installed" in reason and "inpaint[trt]" in reason
+    assert "TensorRT is not installed" in reason and "inpaint-toolkit[trt]" in reason
 
 
 def test_reason_without_a_gpu(monkeypatch, trt_ready):
@@ -99,7 +99,7 @@ def test_run_engine_trt_fails_at_once_and_writes_nothing(tmp_path, model_files, 
     assert main(["run", str(tmp_path / "img.png"), str(tmp_path / "mask.png"), "-o", f"{out}/", "--model", str(path),
                  "--engine", "trt"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "tensorrt" in err[0] and "inpaint[trt]" in err[0]
+    assert len(err) == 1 and "tensorrt" in err[0] and "inpaint-toolkit[trt]" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output folder, nothing
 
 
