@@ -1,6 +1,6 @@
 """``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``
 ``[--strategy auto|crop|resize|full] [--texture on|off|S] [--dilate PX] [--cuda-graph] [--shard K/N] [--codec C] [--crf Q] [--preset P]``
-``[--temporal] [--mask-hold-last]``.
+``[--video-mode propagate|temporal|frames] [--temporal] [--mask-hold-last]``.
 
 IMAGE may be a photo, a clip (mp4, mov, mkv, avi, webm) or a folder mixing both. Imports nothing heavy
 at import time: ``inpaint run --help`` works without torch, onnxruntime or av.
@@ -24,6 +24,11 @@ TEXTURE_HELP = (
     "Texture from the photo's own known region in the fill (every strategy, clip frames too): on (default), "
     "off (the network's fill alone), or a strength 0-2 (1 = as strong as in the photo)."
 )
+VIDEO_MODE_HELP = (
+    "Clips: propagate (default: each hole pixel from the frames that show it, along the optical flow; the network "
+    "only for what no frame shows) | temporal (frame by frame, the fill steadied along the flow; = --temporal) | "
+    "frames (each frame on its own)."
+)
 ENGINE_HELP = (
     "auto (the fastest engine here that runs the model file: TensorRT on an NVIDIA GPU, else ONNX Runtime; -v says why) "
     "| onnx | torch | trt (a .engine, or an .onnx built once into the engine cache)."
@@ -46,7 +51,8 @@ def run(
     codec: Optional[str] = typer.Option(None, "--codec", help="Clips: video encoder (default by suffix: H.264 (libx264) for mp4/mov/mkv/avi, VP9 for webm; also libx265, libsvtav1, ffv1, ...)."),
     crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (default 18; lower = better, larger)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (default medium; ultrafast ... veryslow)."),
-    temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
+    video_mode: Optional[str] = typer.Option(None, "--video-mode", help=VIDEO_MODE_HELP, metavar="propagate|temporal|frames"),
+    temporal: bool = typer.Option(False, "--temporal", help="Clips: --video-mode temporal (frame by frame, the fill steadied across frames: kept where nothing moved, carried along the optical flow, never across a scene cut)."),
     texture: str = typer.Option("on", "--texture", help=TEXTURE_HELP, metavar="on|off|S"),
     mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
 ) -> int:
@@ -63,11 +69,15 @@ def run(
     from inpaint.runtime.sources import ImageFiles
     from inpaint.runtime.strategies import check_strategy
     from inpaint.runtime.texture import check_texture
+    from inpaint.runtime.video.pipeline import check_mode
 
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
     check_strategy(strategy)
     check_texture(texture)
+    if temporal and video_mode not in (None, "temporal"):
+        raise UserError(f"--temporal with --video-mode {video_mode}: give one of them (--temporal is --video-mode temporal)")
+    mode = check_mode(video_mode or ("temporal" if temporal else "propagate"))
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     if crf is not None and crf < 0:
@@ -78,7 +88,7 @@ def run(
     clips = [j for j in jobs if j.is_clip]
     #: keyword arguments of inpaint_arrays shared by photos and frames
     infer_options: dict = dict(strategy=strategy, dilate=dilate, texture=texture)
-    video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
+    video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, mode=mode,
                          hold_last=mask_hold_last, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     with runner:
