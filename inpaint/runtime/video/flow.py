@@ -15,9 +15,10 @@ How (after FGVC, Gao et al. ECCV 2020: flow completed in the hole before any pix
    frames are reduced, the flow scaled back up). Preset fast stops at half resolution: on the tests' pans
    and on photos it is off by 0.1-0.4 px (median), preset medium by 0.01-0.05 px, which rounding (4.) makes
    exact.
-3. Inside each frame's hole (grown by :data:`HOLE_MARGIN` pixels: DIS's patches straddling the hole's edge
-   are unreliable), the flow is replaced by the push-pull fill of the flow around it: the background moves
-   smoothly under the object.
+3. Inside both frames' holes (grown by :data:`HOLE_MARGIN` pixels: DIS's patches straddling a hole's edge
+   are unreliable), the flow is replaced by the push-pull fill of the flow around them: the background
+   moves smoothly under the object. Both, because a pixel of one frame that the other frame's hole
+   covers has nothing to match there (a figure that moved onto it).
 4. Components within :data:`SNAP_PX` of a whole pixel are rounded to it, so a still camera or a pan by whole
    pixels copies pixels exactly instead of resampling (and slowly blurring) them.
 
@@ -131,6 +132,7 @@ def _check(flow: np.ndarray, other: np.ndarray) -> np.ndarray:
 def pair_flows(grey_a: np.ndarray, grey_b: np.ndarray, hole_a: np.ndarray, hole_b: np.ndarray) -> PairFlow:
     """Completed forward / backward flows between frame a and the next frame b, and their checks."""
     fa, fb = fill_grey(grey_a, hole_a), fill_grey(grey_b, hole_b)
-    forward = snap(complete(_dis(fa, fb), hole_a))
-    backward = snap(complete(_dis(fb, fa), hole_b))
+    both = hole_a | hole_b
+    forward = snap(complete(_dis(fa, fb), both))
+    backward = snap(complete(_dis(fb, fa), both))
     return PairFlow(forward, backward, _check(forward, backward), _check(backward, forward))
