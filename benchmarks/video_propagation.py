@@ -11,14 +11,14 @@ H.264 crf 18 as a user's footage would be; the mask is the object's silhouette g
 object, one per frame for a moving one.
 
 Cases: pan + logo, zoom + logo, still + logo (nothing visible elsewhere: the model fills), still + figure,
-pan + figure, three shots with cuts + logo. Figures per mode (frames, temporal, propagate;
+pan + figure, three shots with cuts + logo. Figures per mode (frames, propagate;
 :func:`inpaint.runtime.video.quality.measure_modes`): hole PSNR against the clean clip, temporal error
 in the hole (mean |(out_t - out_t-1) - (clean_t - clean_t-1)|), wall time. Targets: propagate's hole PSNR
 >= frames' + 3 dB on average; its temporal error <= 0.5x frames' (mean of the per-case ratios); its time
 <= 3x frames'. Peak memory: ``inpaint run``'s default on a 600-frame and on a 60-frame clip (a pan +
 logo, ``--memory-size``), each in a fresh process (peak RSS after a warm-up inference): within 10 %.
 
-    python benchmarks/video_propagation.py [--frames 40] [--size 256x384] [--memory-frames 60,600]
+    python benchmarks/video_propagation.py [--frames 30] [--size 256x384] [--memory-frames 60,600]
                                            [--memory-size 256] [--skip memory] [--json F]
 
 The machine may be shared: timings are noisy, compare only the ratios of one run.
@@ -184,7 +184,7 @@ def quality(workdir: Path, cases: list[dict]) -> list[dict]:
             masks.mkdir(exist_ok=True)
             for k, hole in enumerate(case["holes"]):
                 write_mask(masks / f"{k:05d}.png", hole)
-            row = measure_modes(runner, clip, masks, clean=case["clean"], modes=("frames", "temporal", "propagate"))
+            row = measure_modes(runner, clip, masks, clean=case["clean"], modes=("frames", "propagate"))
             row["name"] = case["name"]
             row["hole_ratio"] = float(np.mean([h.mean() for h in case["holes"]]))
             rows.append(row)
@@ -193,7 +193,7 @@ def quality(workdir: Path, cases: list[dict]) -> list[dict]:
                   + " / ".join(f"{m[k]['hole_psnr']:.2f}" for k in m) + " dB, temporal error "
                   + " / ".join(f"{m[k]['temporal_error']:.2f}" for k in m) + ", time "
                   + " / ".join(f"{m[k]['seconds']:.1f}" for k in m) + " s, inferred "
-                  + " / ".join(str(m[k]["inferred"]) for k in m) + " (frames / temporal / propagate); "
+                  + " / ".join(str(m[k]["inferred"]) for k in m) + " (frames / propagate); "
                   + f"propagation {m['propagate'].get('propagation')}", flush=True)
     return rows
 
@@ -254,7 +254,7 @@ def summary(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", default="256x384", help="HxW of the quality clips")
     ap.add_argument("--memory-frames", default="60,600")
     ap.add_argument("--memory-size", type=int, default=256)

@@ -43,6 +43,10 @@ __all__ = ["Propagator", "Fill", "REACH", "RING_PX", "SEAM_MAX"]
 #: frames a trajectory may go each way: the window holds 2 * REACH + 1 = 25 frames, ~23 bytes a pixel each
 #: with their flows (~150 MB at 512x512, ~1.2 GB at 1920x1080). FGVC and ProPainter use windows of 10-80 frames
 REACH = 12
+#: a carried pixel is resampled (taken between pixels) at most this many times in a row, then the model
+#: fills it afresh. On the benchmark's pan + logo the carried fill loses ~1 dB a resampling (flow errors
+#: add up); 4 keeps it within ~3 dB of a fresh fill and leaves the model most frames
+CARRY_RESAMPLINGS = 4
 #: width (px) of the known ring around the hole whose difference to its candidates corrects the seam
 RING_PX = 2
 #: a ring difference over this many grey levels (any channel) is a mismatch, not an exposure change
@@ -52,7 +56,8 @@ SEAM_MAX = 32
 @dataclass
 class Fill:
     """Frame ``index`` after propagation. image: rgb with the hole's propagated / carried pixels;
-    rest: (H, W) bool, the hole pixels still to fill (by the model); seen / carried: pixel counts."""
+    rest: (H, W) bool, the hole pixels still to fill (by the model); seen / carried: pixel counts;
+    from_frames: (H, W) bool, the hole pixels taken from other frames (None: the hole is empty)."""
 
     index: int
     payload: object
@@ -62,6 +67,7 @@ class Fill:
     rest: np.ndarray
     seen: int = 0
     carried: int = 0
+    from_frames: np.ndarray | None = None
 
 
 @dataclass
@@ -98,6 +104,8 @@ class Propagator:
         self._added = 0
         self._next = 0
         self._previous: np.ndarray | None = None  # the committed output of frame _next - 1
+        self._age: np.ndarray | None = None  # (H, W) uint8: resamplings behind each pixel of _previous
+        self._pending_age: np.ndarray | None = None  # the ages of the frame fill() returned last
         #: pixels filled from other frames / carried from the previous output / left to the model; scene cuts
         self.stats = {"seen": 0, "carried": 0, "model": 0, "cuts": 0}
 
@@ -168,10 +176,11 @@ class Propagator:
             k = nxt
         return values, distance
 
-    def _carry(self, t: int, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Values (N, 3) of the previous output along the backward flow, and (N,) bool where that holds."""
+    def _carry(self, t: int, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values (N, 3) of the previous output along the backward flow, (N,) bool where that holds, and
+        (N,) the resamplings the carried values have behind them."""
         n = xs.shape[0]
-        none = (np.zeros((n, 3), np.float32), np.zeros(n, bool))
+        none = (np.zeros((n, 3), np.float32), np.zeros(n, bool), np.zeros(n, np.int32))
         if not self.carry or self._previous is None or n == 0 or (t - 1) not in self._frames:
             return none
         pair = self._pair(t - 1)
@@ -182,9 +191,14 @@ class Propagator:
         f = sample(pair.backward, fx, fy)
         nx, ny = fx + f[:, 0], fy + f[:, 1]
         good = sample(pair.backward_ok, fx, fy, nearest=True) & (nx >= 0) & (nx <= w - 1) & (ny >= 0) & (ny <= h - 1)
+        # a sample between pixels resamples (and a flow error moves) the fill: after CARRY_RESAMPLINGS of
+        # them the pixel goes to the model again; whole-pixel motion (a still camera) copies it for ever
+        between = (nx != np.rint(nx)) | (ny != np.rint(ny))
+        age = sample(self._age, nx, ny, nearest=True).astype(np.int32) + between
+        good &= age <= CARRY_RESAMPLINGS
         values = np.zeros((n, 3), np.float32)
         values[good] = sample(self._previous, nx[good], ny[good])
-        return values, good
+        return values, good, age
 
     def fill(self) -> Fill:
         """Propagate into the next frame's hole (call only while :meth:`pending`)."""
@@ -192,6 +206,7 @@ class Propagator:
         frame = self._frames[t]
         hole = frame.hole
         if not hole.any():
+            self._pending_age = np.zeros(hole.shape, np.uint8)
             return Fill(t, frame.payload, frame.rgb, hole, frame.rgb, hole)
         ring = _grow(hole, RING_PX) & ~hole
         ys, xs = np.nonzero(hole | ring)
@@ -205,7 +220,10 @@ class Propagator:
         found = total[:, 0] > 0
         seen = int((found & in_hole).sum())
         todo = np.flatnonzero(~found & in_hole)
-        carried_values, carried = self._carry(t, xs[todo], ys[todo])
+        carried_values, carried, carried_age = self._carry(t, xs[todo], ys[todo])
+        age = np.zeros(hole.shape, np.uint8)
+        age[ys[todo[carried]], xs[todo[carried]]] = carried_age[carried]
+        self._pending_age = age
         values[todo[carried]] = carried_values[carried]
         found[todo[carried]] = True
         values = self._seam(frame.rgb, hole, xs, ys, in_hole, found, values)
@@ -215,10 +233,13 @@ class Propagator:
         rest = hole.copy()
         rest[ys[sel], xs[sel]] = False
         n_carried = int(carried.sum())
+        from_frames = np.zeros_like(hole)
+        direct = (total[:, 0] > 0) & in_hole
+        from_frames[ys[direct], xs[direct]] = True
         self.stats["seen"] += seen
         self.stats["carried"] += n_carried
         self.stats["model"] += int(rest.sum())
-        return Fill(t, frame.payload, frame.rgb, hole, image, rest, seen, n_carried)
+        return Fill(t, frame.payload, frame.rgb, hole, image, rest, seen, n_carried, from_frames)
 
     @staticmethod
     def _seam(rgb, hole, xs, ys, in_hole, found, values) -> np.ndarray:
@@ -246,7 +267,7 @@ class Propagator:
         """The final frame of the last :meth:`fill` (its rest filled): carried into the next one, and the
         window moves on (frames more than ``reach`` behind are dropped)."""
         t = self._next
-        self._previous = output
+        self._previous, self._age = output, self._pending_age
         self._next += 1
         old = t - self.reach
         self._frames.pop(old, None)

@@ -100,6 +100,8 @@ def measure_modes(runner, clip, mask, *, clean=None, modes: Iterable[str] = ("fr
 
             result = run_clip(runner, clip, mask, Path(tmp) / (f"{mode}" + Path(clip).suffix), mode=mode,
                               hold_last=hold_last, infer_options=infer_options, frame_hook=hook)
+            if cleans is not None and next(cleans, None) is not None:
+                raise UserError(f"{clean}: the clean clip has more frames than {clip} ({result.frames})")
             row["modes"][mode] = {"warping_error": warping.median, "hole_psnr": truth.hole_psnr,
                                   "temporal_error": truth.temporal_error, "seconds": result.seconds,
                                   "inferred": result.inferred, **({"propagation": result.propagation} if mode == "propagate" else {})}
