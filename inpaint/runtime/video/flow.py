@@ -17,7 +17,8 @@ How (after FGVC, Gao et al. ECCV 2020: flow completed in the hole before any pix
    exact.
 3. Inside both frames' holes (grown by :data:`HOLE_MARGIN` pixels: DIS's patches straddling a hole's edge
    are unreliable), the flow is replaced by the push-pull fill of the flow around them: the background
-   moves smoothly under the object. Both, because a pixel of one frame that the other frame's hole
+   moves smoothly under the object. Only pixels with texture feed that fill (:func:`confidence`: on flat
+   areas DIS's flow is anything). Both holes, because a pixel of one frame that the other frame's hole
    covers has nothing to match there (a figure that moved onto it).
 4. Components within :data:`SNAP_PX` of a whole pixel are rounded to it, so a still camera or a pan by whole
    pixels copies pixels exactly instead of resampling (and slowly blurring) them.

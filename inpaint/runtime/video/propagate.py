@@ -12,7 +12,9 @@ After FGVC (Gao et al., ECCV 2020), on a sliding window of frames so memory stay
    a candidate. The forward and backward candidates are blended by 1 / distance in frames.
 3. What no trajectory reached is **carried** from the previous OUTPUT frame along the backward flow (when
    no cut lies between, and the check passes): a fill made once (by the model, or found beyond the
-   window) stays put instead of being redone, and flickering, in every frame.
+   window) stays put instead of being redone, and flickering, in every frame. A pixel carried between
+   pixels :data:`CARRY_RESAMPLINGS` times in a row goes back to the model (flow errors add up); one
+   carried by whole pixels (a still camera) is copied exactly, for ever.
 4. Seams: the same trajectories run from a ring of :data:`RING_PX` known pixels around the hole; the
    difference (frame - candidate) there (exposure changes, codec noise; differences over
    :data:`SEAM_MAX` levels are mismatches and left out) is spread smoothly over the hole by a push-pull
@@ -47,6 +49,9 @@ REACH = 12
 #: fills it afresh. On the benchmark's pan + logo the carried fill loses ~1 dB a resampling (flow errors
 #: add up); 4 keeps it within ~3 dB of a fresh fill and leaves the model most frames
 CARRY_RESAMPLINGS = 4
+#: a carried pixel moving less than this (px, per component) is copied, not resampled: DIS's flow on a
+#: still shot with sensor noise (std 3) wanders by 0.1-0.3 px (the benchmark's still + logo clip)
+CARRY_STILL_PX = 0.5
 #: width (px) of the known ring around the hole whose difference to its candidates corrects the seam
 RING_PX = 2
 #: a ring difference over this many grey levels (any channel) is a mismatch, not an exposure change
@@ -189,6 +194,8 @@ class Propagator:
         h, w = self._frames[t].hole.shape
         fx, fy = xs.astype(np.float32), ys.astype(np.float32)
         f = sample(pair.backward, fx, fy)
+        # under CARRY_STILL_PX the motion is DIS's noise on a still shot: copy the pixel (no resampling)
+        f = np.where(np.abs(f) < CARRY_STILL_PX, 0.0, f).astype(np.float32)
         nx, ny = fx + f[:, 0], fy + f[:, 1]
         good = sample(pair.backward_ok, fx, fy, nearest=True) & (nx >= 0) & (nx <= w - 1) & (ny >= 0) & (ny <= h - 1)
         # a sample between pixels resamples (and a flow error moves) the fill: after CARRY_RESAMPLINGS of
