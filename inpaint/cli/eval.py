@@ -30,7 +30,7 @@ def eval_command(
 ) -> None:
     """PSNR / SSIM / hole PSNR / detail (fine texture in the hole, output over truth: 1 = as much as the photo)
     of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin (or, with --video,
-    the flicker of a clip with and without --temporal)."""
+    a clip's figures in every --video-mode, against --clean when given)."""
     if video is not None:
         return _video_figures(model, video, masks, clean, engine, json_path)
     if images is None:
