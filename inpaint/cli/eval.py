@@ -1,5 +1,6 @@
 """``inpaint eval [MODEL] --images DIR --masks DIR [--baselines telea,ns] [--json F] [--sheet F] [--strategy S]``;
-``inpaint eval [MODEL] --video CLIP --masks MASK``: the flicker figure of a clip, with and without --temporal."""
+``inpaint eval [MODEL] --video CLIP --masks MASK [--clean CLEAN_CLIP]``: a clip's figures in every video mode
+(flicker; with the clean clip, hole PSNR and the temporal error too)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def eval_command(
     model: Optional[Path] = typer.Argument(None, help="An .onnx or .safetensors model.", show_default="the bundled model"),
     images: Optional[Path] = typer.Option(None, help="Folder of photos (ground truth)."),
     masks: Path = typer.Option(..., help="Folder of masks: <stem>.png or <stem>__<k>.png per photo (white = hole); with --video: the clip's mask (image, per-frame folder or mask video)."),
-    video: Optional[Path] = typer.Option(None, "--video", help="A clip: report its flicker (warping error in the hole) frame by frame and with --temporal instead."),
+    video: Optional[Path] = typer.Option(None, "--video", help="A clip: report, for each --video-mode (propagate, temporal, frames), its flicker (warping error in the hole), time and frames inferred instead."),
+    clean: Optional[Path] = typer.Option(None, "--clean", help="With --video: the clean clip (same size and frames, without what the mask removes): also hole PSNR and the temporal error in the hole."),
     generate_masks: bool = typer.Option(False, "--generate-masks", help="First write masks into --masks: free-form strokes (one per hole-ratio bin and photo) or, with --mask-kind objects, object silhouettes."),
     mask_kind: str = typer.Option("strokes", "--mask-kind", help="What --generate-masks draws: strokes (free-form, 6 bins) | objects (2 object-shaped holes of 8-25 % per photo)."),
     engine: str = typer.Option("auto", help="auto, onnx or torch."),
@@ -28,9 +30,9 @@ def eval_command(
 ) -> None:
     """PSNR / SSIM / hole PSNR / detail (fine texture in the hole, output over truth: 1 = as much as the photo)
     of the model beside OpenCV's Telea and Navier-Stokes, overall and per hole-ratio bin (or, with --video,
-    the flicker of a clip with and without --temporal)."""
+    a clip's figures in every --video-mode, against --clean when given)."""
     if video is not None:
-        return _video_flicker(model, video, masks, engine, json_path)
+        return _video_figures(model, video, masks, clean, engine, json_path)
     if images is None:
         raise UserError("give --images DIR (photos) or --video CLIP")
     from rich.console import Console
@@ -69,8 +71,9 @@ def eval_command(
         typer.echo(f"contact sheet: {sheet}")
 
 
-def _video_flicker(model: Optional[Path], video: Path, mask: Path, engine: str, json_path: Optional[Path]) -> None:
-    """Warping error inside the hole (:mod:`inpaint.runtime.video.flicker`), frame by frame and with --temporal."""
+def _video_figures(model: Optional[Path], video: Path, mask: Path, clean: Optional[Path], engine: str,
+                   json_path: Optional[Path]) -> None:
+    """Every video mode on one clip (:func:`inpaint.runtime.video.quality.measure_modes`)."""
     import json
 
     from rich.console import Console
@@ -78,14 +81,18 @@ def _video_flicker(model: Optional[Path], video: Path, mask: Path, engine: str, 
 
     from inpaint.runtime.backends import load_runner
     from inpaint.runtime.model_files import resolve_model
-    from inpaint.runtime.video.flicker import measure_flicker
+    from inpaint.runtime.video.quality import measure_modes
 
     with load_runner(resolve_model(model, engine), engine, "auto") as runner:
-        row = measure_flicker(runner, video, mask)
-    table = Table(title=f"{video.name}: {row['frames']} frames, warping error in the hole (grey levels, median over t)")
-    for column in ("frame by frame", "--temporal", "ratio"):
+        row = measure_modes(runner, video, mask, clean=clean)
+    title = f"{video.name}: {row['frames']} frames; warping error (median over t) and, against {clean.name if clean else 'a clean clip (--clean)'}, " \
+            "hole PSNR (dB) and temporal error (mean |d out - d clean| in the hole), grey levels"
+    table = Table(title=title)
+    for column in ("--video-mode", "warping error", "hole PSNR", "temporal error", "seconds", "frames inferred"):
         table.add_column(column, justify="right")
-    table.add_row(f"{row['frame_by_frame']:.2f}", f"{row['temporal']:.2f}", f"{row['ratio']:.2f}")
+    for mode, m in row["modes"].items():
+        table.add_row(mode, f"{m['warping_error']:.2f}", f"{m['hole_psnr']:.2f}", f"{m['temporal_error']:.2f}",
+                      f"{m['seconds']:.1f}", str(m["inferred"]))
     Console().print(table)
     if json_path:
         json_path.write_text(json.dumps(row, indent=2))

@@ -1,6 +1,6 @@
 """``inpaint run IMAGE MASK -o OUT [--model PATH] [--engine auto|onnx|torch|trt] [--batch N] [--skip-existing]``
 ``[--strategy auto|crop|resize|full] [--texture on|off|S] [--dilate PX] [--cuda-graph] [--shard K/N] [--codec C] [--crf Q] [--preset P]``
-``[--temporal] [--mask-hold-last]``.
+``[--video-mode propagate|temporal|frames] [--temporal] [--mask-hold-last]``.
 
 IMAGE may be a photo, a clip (mp4, mov, mkv, avi, webm) or a folder mixing both. Imports nothing heavy
 at import time: ``inpaint run --help`` works without torch, onnxruntime or av.
@@ -24,6 +24,11 @@ TEXTURE_HELP = (
     "Texture from the photo's own known region in the fill (every strategy, clip frames too): on (strength 0.7), "
     "off (the network's fill alone), or a strength 0-2 (1 = as strong as in the photo)."
 )
+VIDEO_MODE_HELP = (
+    "Clips: propagate (default: each hole pixel from the frames that show it, along the optical flow; the network "
+    "only for what no frame shows) | temporal (frame by frame, the fill steadied along the flow; = --temporal) | "
+    "frames (each frame on its own)."
+)
 ENGINE_HELP = (
     "auto (the fastest engine here that runs the model file: TensorRT on an NVIDIA GPU, else ONNX Runtime; -v says why) "
     "| onnx | torch | trt (a .engine, or an .onnx built once into the engine cache)."
@@ -46,7 +51,8 @@ def run(
     codec: Optional[str] = typer.Option(None, "--codec", help="Clips: video encoder: libx264 (H.264) for mp4/m4v/mov/mkv, mpeg4 (MPEG-4 Part 2, q 2) for avi, libvpx-vp9 for webm; also libx265, libsvtav1, ffv1 (lossless), ...", show_default="by the output's suffix"),
     crf: Optional[int] = typer.Option(None, "--crf", help="Clips: constant quality of x264/x265/VP9/AV1 (lower = better, larger).", show_default="18"),
     preset: Optional[str] = typer.Option(None, "--preset", help="Clips: x264/x265 speed preset (ultrafast ... veryslow).", show_default="medium"),
-    temporal: bool = typer.Option(False, "--temporal", help="Clips: steady the fill across frames (keep it where nothing moved, carry it along the optical flow, never across a scene cut)."),
+    video_mode: Optional[str] = typer.Option(None, "--video-mode", help=VIDEO_MODE_HELP, metavar="propagate|temporal|frames", show_default="propagate"),
+    temporal: bool = typer.Option(False, "--temporal", help="Clips: --video-mode temporal (frame by frame, the fill steadied across frames: kept where nothing moved, carried along the optical flow, never across a scene cut)."),
     texture: str = typer.Option("on", "--texture", help=TEXTURE_HELP, metavar="on|off|S"),
     mask_hold_last: bool = typer.Option(False, "--mask-hold-last", help="Clips: when the mask folder / mask video is shorter than the clip, keep its last mask (else an error)."),
     quality: Optional[int] = typer.Option(None, "--quality", help="jpg / webp outputs: quality 1-100. Known pixels are bit-identical only in lossless files (png, tiff, bmp, webp without --quality); a jpg is re-encoded.", show_default="jpg 95, webp lossless"),
@@ -69,12 +75,16 @@ def run(
     from inpaint.runtime.strategies import check_strategy
     from inpaint.runtime.texture import check_texture
     from inpaint.cli.progress import progress
+    from inpaint.runtime.video.pipeline import check_mode
 
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
     check_strategy(strategy)
     check_texture(texture)
     check_quality(quality)
+    if temporal and video_mode not in (None, "temporal"):
+        raise UserError(f"--temporal with --video-mode {video_mode}: give one of them (--temporal is --video-mode temporal)")
+    mode = check_mode(video_mode or ("temporal" if temporal else "propagate"))
     if dilate < 0:
         raise UserError(f"--dilate {dilate}: must be 0 or more pixels")
     if crf is not None and crf < 0:
@@ -85,7 +95,7 @@ def run(
     clips = [j for j in jobs if j.is_clip]
     #: keyword arguments of inpaint_arrays shared by photos and frames
     infer_options: dict = dict(strategy=strategy, dilate=dilate, texture=texture)
-    video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, temporal=temporal,
+    video_options = dict(batch=batch, codec=codec, crf=crf, preset=preset, mode=mode,
                          hold_last=mask_hold_last, force_mask=force, infer_options=infer_options)
     runner = load_runner(resolve_model(model, engine), engine, device, cuda_graph=cuda_graph)
     report = Report()

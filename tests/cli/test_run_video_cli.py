@@ -119,3 +119,41 @@ def test_eval_video_reports_the_flicker_figure(tmp_path, model_files, capsys):
     row = json.loads((tmp_path / "f.json").read_text())
     assert row["frames"] == 6 and row["frame_by_frame"] >= 0 and row["temporal"] >= 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "f.json", "mask.png"]
+
+
+def test_video_mode_switch_and_its_errors(tmp_path, model_files, capsys):
+    make_clip(tmp_path / "clip.mkv", 6, SIZE, codec="ffv1", pix_fmt="bgr0")
+    hole = _mask(tmp_path / "mask.png")
+    def run(out, *more):
+        return main([*_args(model_files, tmp_path / "clip.mkv", tmp_path / "mask.png", "-o", tmp_path / out), *more])
+
+    assert run("frames.mkv", "--video-mode", "frames", "--codec", "ffv1") == 0
+    assert run("prop.mkv", "--codec", "ffv1") == 0  # the default: propagate
+    src, frames, prop = (read_clip(tmp_path / n)["frames"] for n in ("clip.mkv", "frames.mkv", "prop.mkv"))
+    assert len(frames) == len(prop) == 6
+    assert all(np.array_equal(a[~hole], b[~hole]) and np.array_equal(a[~hole], c[~hole]) for a, b, c in zip(src, frames, prop))
+    assert any(not np.array_equal(b[hole], c[hole]) for b, c in zip(frames, prop))  # the modes differ in the hole
+    capsys.readouterr()
+    assert run("x.mkv", "--video-mode", "flow") == 2
+    assert "--video-mode flow: use one of propagate, temporal, frames" in capsys.readouterr().err
+    assert run("x.mkv", "--video-mode", "frames", "--temporal") == 2
+    assert not (tmp_path / "x.mkv").exists()
+
+
+def test_eval_video_with_the_clean_clip_prints_every_mode(tmp_path, model_files, capsys):
+    import json
+
+    make_clip(tmp_path / "clean.mkv", 6, SIZE, codec="ffv1", pix_fmt="bgr0")
+    _mask(tmp_path / "mask.png")
+    code = main(["eval", str(model_files["onnx"]), "--video", str(tmp_path / "clean.mkv"), "--masks", str(tmp_path / "mask.png"),
+                 "--clean", str(tmp_path / "clean.mkv"), "--json", str(tmp_path / "f.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "hole PSNR" in out and "propagate" in out
+    row = json.loads((tmp_path / "f.json").read_text())
+    assert set(row["modes"]) == {"frames", "temporal", "propagate"}
+    for m in row["modes"].values():
+        assert 5 < m["hole_psnr"] < 100 and m["temporal_error"] >= 0 and m["inferred"] <= 6
+    assert row["modes"]["frames"]["inferred"] == 6
+    make_clip(tmp_path / "short.mkv", 4, SIZE, codec="ffv1", pix_fmt="bgr0")
+    assert main(["eval", str(model_files["onnx"]), "--video", str(tmp_path / "clean.mkv"), "--masks", str(tmp_path / "mask.png"),
+                 "--clean", str(tmp_path / "short.mkv")]) == 2

@@ -1,14 +1,23 @@
 """One clip through the network: decode -> inference -> (steadying) -> encode, in three threads.
 
-    result = run_clip(runner, "clip.mp4", "mask.png", "out.mp4", batch=4, temporal=True)
+    result = run_clip(runner, "clip.mp4", "mask.png", "out.mp4", batch=4, mode="propagate")
 
     decode thread     ClipReader.frames() + the frame's hole   -> queue (2 x batch frames)
-    this thread       batches of up to ``batch`` frames, ``inpaint_arrays`` on those with a hole
+    this thread       mode "frames" / "temporal": batches of up to ``batch`` frames, ``inpaint_arrays``
+                      on those with a hole; mode "propagate": the :class:`Propagator` window, then
+                      ``inpaint_arrays`` on the frames whose hole propagation left partly empty
                                                                 -> queue (2 x batch frames)
-    encode thread     TemporalSteadier (``temporal``), ClipWriter.write
+    encode thread     TemporalSteadier (mode "temporal"), ClipWriter.write
+
+Modes (:data:`VIDEO_MODES`): "frames" fills each frame on its own; "temporal" also steadies the fill
+along the flow (:mod:`inpaint.runtime.video.temporal`); "propagate" (what ``inpaint run`` does for clips)
+takes each hole pixel from the frames that show it (:mod:`inpaint.runtime.video.propagate`) and runs the
+network only on the pixels none shows, one frame at a time (each frame's output is carried into the
+next, so ``batch`` does not group frames there).
 
 The queues are bounded, so memory does not grow with the clip's length: at most ~5 x batch frames plus
-the timestamp repair window (16 frames, kept as decoded YUV) are in flight. PyAV's decoding, encoding
+the timestamp repair window (16 frames, kept as decoded YUV) are in flight, plus, in mode "propagate",
+its window (``2 * REACH + 1`` frames and their flows). PyAV's decoding, encoding
 and swscale and ONNX Runtime release the GIL, so the three stages overlap.
 
 Frames whose hole is empty are not run through the network: the decoded frame goes to the encoder as
@@ -41,7 +50,10 @@ from inpaint.runtime.video.encoder import ClipWriter
 from inpaint.runtime.video.masks import open_masks
 from inpaint.runtime.video.temporal import TemporalSteadier
 
-__all__ = ["ClipResult", "run_clip", "QUEUE_BATCHES"]
+__all__ = ["ClipResult", "run_clip", "QUEUE_BATCHES", "VIDEO_MODES", "check_mode"]
+
+#: how a clip's holes are filled (see the module's docstring); the first is what ``inpaint run`` uses
+VIDEO_MODES = ("propagate", "temporal", "frames")
 
 _log = logging.getLogger(__name__)
 
@@ -54,7 +66,9 @@ _END = object()
 class ClipResult:
     """frames: written. inferred: of them, run through the network (the others had an empty hole).
     seconds: wall time of the clip; infer_seconds: of it, inside ``inpaint_arrays``.
-    temporal: what ``--temporal`` did per frame (see :class:`TemporalSteadier`)."""
+    temporal: what ``--temporal`` did per frame (see :class:`TemporalSteadier`).
+    propagation: mode "propagate": hole pixels taken from other frames ("seen"), carried from the
+    previous output ("carried"), left to the network ("model"), and scene cuts ("cuts")."""
 
     output: Path
     frames: int = 0
@@ -62,6 +76,14 @@ class ClipResult:
     seconds: float = 0.0
     infer_seconds: float = 0.0
     temporal: dict[str, int] = field(default_factory=dict)
+    propagation: dict[str, int] = field(default_factory=dict)
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`VIDEO_MODES`, else a UserError naming them."""
+    if mode not in VIDEO_MODES:
+        raise UserError(f"--video-mode {mode}: use one of {', '.join(VIDEO_MODES)}")
+    return mode
 
 
 @dataclass
@@ -107,6 +129,7 @@ def run_clip(
     crf: int | None = None,
     preset: str | None = None,
     temporal: bool = False,
+    mode: str | None = None,
     hold_last: bool = False,
     force_mask: bool = False,
     infer_options: dict | None = None,
@@ -118,8 +141,9 @@ def run_clip(
 
     mask: an image, a folder of per-frame images or a mask video (:mod:`inpaint.runtime.video.masks`).
     batch: frames per ``runner.infer`` call (>= 1). codec / crf / preset: the encoder
-        (:mod:`inpaint.runtime.video.formats`; None = defaults). temporal: steady the fill
-        (:mod:`inpaint.runtime.video.temporal`). hold_last: keep the last mask when the masks run out.
+        (:mod:`inpaint.runtime.video.formats`; None = defaults). mode: one of :data:`VIDEO_MODES`
+        (None: "temporal" when ``temporal`` is set, else "frames"). temporal: the same as mode "temporal"
+        (kept for callers of the earlier signature). hold_last: keep the last mask when the masks run out.
     force_mask: use mask images that look swapped with the clip (:mod:`inpaint.runtime.mask_checks`).
     infer_options: keyword arguments passed to ``inpaint_arrays`` (``strategy``, ``dilate``).
     on_start(frames_estimate): once, before the first frame. on_frame(): after each written frame.
@@ -128,6 +152,9 @@ def run_clip(
     """
     if batch < 1:
         raise UserError(f"--batch {batch}: must be 1 or more")
+    mode = check_mode(mode or ("temporal" if temporal else "frames"))
+    if temporal and mode != "temporal":
+        raise UserError(f"--temporal with --video-mode {mode}: give one of them")
     started = time.perf_counter()
     forget_said()  # -v says each decision once per clip
     output = Path(output)
@@ -141,20 +168,20 @@ def run_clip(
                 writer = ClipWriter(tmp, reader.info, codec=codec, crf=crf, preset=preset, name=str(output))
                 if on_start is not None:
                     on_start(reader.info.frames_estimate)
-                _run_threads(runner, reader, masks, writer, batch, temporal, options, on_frame, frame_hook, result)
+                _run_threads(runner, reader, masks, writer, batch, mode, options, on_frame, frame_hook, result)
         finally:
             masks.close()
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_frame, frame_hook, result) -> None:
+def _run_threads(runner, reader, masks, writer, batch, mode, options, on_frame, frame_hook, result) -> None:
     size = QUEUE_BATCHES * batch
     decoded: queue.Queue = queue.Queue(maxsize=size)
     inferred: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
     errors: list[BaseException] = []
-    steadier = TemporalSteadier() if temporal else None
+    steadier = TemporalSteadier() if mode == "temporal" else None
     grow = int(options.get("dilate") or 0)  # the hole inpaint_arrays changed, for the steadier
 
     def decode() -> None:
@@ -193,7 +220,9 @@ def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_fra
     for t in threads:
         t.start()
     try:
-        done = False
+        if mode == "propagate":
+            _propagate(runner, decoded, inferred, stop, options, result)
+        done = mode == "propagate"
         while not done and not stop.is_set():
             chunk: list[_Work] = []
             while len(chunk) < batch:
@@ -230,3 +259,43 @@ def _run_threads(runner, reader, masks, writer, batch, temporal, options, on_fra
             writer.abort()
     if errors:
         raise errors[0]
+
+
+def _propagate(runner, decoded: queue.Queue, inferred: queue.Queue, stop: threading.Event, options: dict,
+               result: ClipResult) -> None:
+    """Mode "propagate" in the main thread: frames into the window as they are decoded, each one out once
+    ``REACH`` later frames are in (or the clip ended), the network on what propagation left."""
+    from inpaint.runtime.video.propagate import Propagator
+
+    grow = int(options.get("dilate") or 0)
+    model_options = {**options, "dilate": 0}  # the window already holds the grown holes
+    window = Propagator()
+
+    def drain(final: bool) -> bool:
+        while window.pending(final):
+            fill = window.fill()
+            out = fill.image
+            if fill.rest.any():
+                t0 = time.perf_counter()
+                out = inpaint_arrays(runner, [fill.image], [fill.rest], **model_options)[0]
+                result.infer_seconds += time.perf_counter() - t0
+                result.inferred += 1
+            window.commit(out)
+            work = fill.payload
+            work.result = out
+            if not _put(inferred, work, stop):
+                return False
+        return True
+
+    while not stop.is_set():
+        item = _get(decoded, stop)
+        if isinstance(item, _Failed):
+            raise item.exc
+        if item is _END:
+            drain(final=True)
+            break
+        hole = dilate_mask(item.hole, grow) if grow and item.hole.any() else item.hole
+        window.add(item.frame.rgb, hole, item)
+        if not drain(final=False):
+            break
+    result.propagation = dict(window.stats)
