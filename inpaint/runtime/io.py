@@ -36,6 +36,10 @@ __all__ = [
     "Picture",
     "read_image",
     "read_mask",
+    "decode_image",
+    "decode_mask",
+    "resize_mask",
+    "encode_image",
     "write_image",
     "to_float",
     "from_float",
@@ -92,12 +96,19 @@ class Picture:
         return self.rgb.shape[0], self.rgb.shape[1]
 
 
-def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(decoded array as OpenCV returns it: BGR/BGRA or 2-D grey, raw file bytes) or UserError."""
+def _read_bytes(path: str | Path, what: str) -> np.ndarray:
+    """The file's bytes as a 1-D uint8 array, or UserError."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        return np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise UserError(f"{path}: cannot read {what} ({exc.strerror or exc}); {_FORMAT_HINT}") from exc
+
+
+def _decode(data: np.ndarray, name: str | Path, what: str) -> np.ndarray:
+    """The decoded array as OpenCV returns it (BGR/BGRA or 2-D grey), or UserError naming ``name``.
+
+    data: the encoded file, 1-D uint8.
+    """
     # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores the EXIF orientation. A JPEG has no alpha,
     # so it is read with flags that apply the orientation: a phone photo comes out upright, as viewers
     # show it and as a mask drawn on it expects (the written result carries no orientation tag).
@@ -109,8 +120,12 @@ def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
         array = None
     if array is None:
         reason = "empty file" if data.size == 0 else "not a decodable image"
-        raise UserError(f"{path}: cannot read {what} ({reason}); {_FORMAT_HINT}")
-    return array, data
+        raise UserError(f"{name}: cannot read {what} ({reason}); {_FORMAT_HINT}")
+    return array
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    return data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
 
 
 def _png_is_grey(data: np.ndarray) -> bool:
@@ -127,9 +142,21 @@ def read_image(path: str | Path) -> Picture:
     Returns a :class:`Picture`: rgb (H, W, 3) uint8/uint16 RGB, alpha (H, W) or None, grey flag.
     A missing, empty or undecodable file, or pixels that are not 8/16-bit integers, raise UserError.
     """
-    array, data = _decode(path, "image")
+    picture = decode_image(_read_bytes(path, "image"), path)
+    picture.path = Path(path)
+    return picture
+
+
+def decode_image(data: bytes | bytearray | memoryview | np.ndarray, name: str | Path = "image") -> Picture:
+    """:func:`read_image` for a file's content already in memory (an upload): the same decoding rules.
+
+    data: the encoded file (png, jpg, webp, bmp, tiff). name: what error messages call it.
+    Returns a :class:`Picture` with ``path`` None. Empty or undecodable data raise UserError.
+    """
+    data = _as_bytes(data)
+    array = _decode(data, name, "image")
     if array.dtype not in (np.uint8, np.uint16):
-        raise UserError(f"{path}: {array.dtype} pixels are not supported; save it as an 8- or 16-bit image")
+        raise UserError(f"{name}: {array.dtype} pixels are not supported; save it as an 8- or 16-bit image")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
@@ -146,8 +173,8 @@ def read_image(path: str | Path) -> Picture:
         alpha = array[:, :, 3].copy()
         grey = _png_is_grey(data)
     else:
-        raise UserError(f"{path}: {channels} channels are not supported; save it as grey, RGB or RGBA")
-    return Picture(rgb=rgb, alpha=alpha, grey=grey, path=Path(path))
+        raise UserError(f"{name}: {channels} channels are not supported; save it as grey, RGB or RGBA")
+    return Picture(rgb=rgb, alpha=alpha, grey=grey)
 
 
 def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -163,7 +190,16 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
         interpolation (so it stays binary) and a warning naming both sizes is logged.
     Returns (H, W) bool, True = hole.
     """
-    array, _ = _decode(path, "mask")
+    return decode_mask(_read_bytes(path, "mask"), size, path)
+
+
+def decode_mask(data: bytes | bytearray | memoryview | np.ndarray, size: tuple[int, int] | None = None,
+                name: str | Path = "mask") -> np.ndarray:
+    """:func:`read_mask` for a file's content already in memory (an upload): the same rules.
+
+    data: the encoded file. size, returns: as for :func:`read_mask`. name: what messages call it.
+    """
+    array = _decode(_as_bytes(data), name, "mask")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
@@ -177,10 +213,16 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
         h, w = size
         _log.warning(
             "%s: mask is %dx%d but the image is %dx%d (width x height); resized the mask with nearest neighbour",
-            path, hole.shape[1], hole.shape[0], w, h,
+            name, hole.shape[1], hole.shape[0], w, h,
         )
-        hole = cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
+        hole = resize_mask(hole, size)
     return hole
+
+
+def resize_mask(hole: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) bool -> (H, W) = ``size`` bool, nearest neighbour (it stays binary)."""
+    h, w = size
+    return cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
 
 
 def _to_8bit(x: np.ndarray) -> np.ndarray:
@@ -239,6 +281,15 @@ def _encode(path: Path, picture: Picture) -> np.ndarray:
     if not ok:
         raise UserError(f"{path}: cannot encode the image as {ext[1:]}")
     return buffer
+
+
+def encode_image(picture: Picture | np.ndarray, ext: str = ".png") -> bytes:
+    """The file :func:`write_image` would write for a name ending in ``ext``, as bytes (an HTTP response).
+
+    picture: as for :func:`write_image`. ext: ".png" (default: lossless, keeps 16-bit, alpha and grey) or
+    another supported extension. Raises UserError for an unknown extension or an encoder failure.
+    """
+    return _encode(Path(f"result{ext}"), _as_picture(picture)).tobytes()
 
 
 def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
