@@ -14,6 +14,8 @@ httpx = pytest.importorskip("httpx")
 
 from tests.serve.server import Server, box_mask, decode_png, photo, png  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a server of its own: about 6 s on 2 cores
+
 REQUESTS = 6
 
 
