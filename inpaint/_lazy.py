@@ -23,6 +23,9 @@ EXTRAS = {
     "onnxruntime_extensions": "plugins",
     "tensorrt": "trt",
     "cuda": "trt",  # cuda-python (cuda.bindings)
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "python_multipart": "serve",
 }
 
 

@@ -15,7 +15,7 @@ import threading
 import typer
 
 from inpaint import __version__
-from inpaint.cli import bench, convert, doctor, eval, export, run, train
+from inpaint.cli import bench, convert, doctor, eval, export, run, serve, train
 from inpaint.errors import Interrupted, UserError
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.command("run")(run.run)
 app.command("bench")(bench.bench)
 app.command("eval")(eval.eval_command)
 app.command("doctor")(doctor.doctor)
+app.command("serve")(serve.serve)
 
 _DEBUG = {"on": False}
 

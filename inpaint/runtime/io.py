@@ -36,6 +36,10 @@ from inpaint.runtime.file_kinds import native_warnings, why_undecodable
 from inpaint.runtime.processing import from_float, to_float
 
 __all__ = [
+    "decode_image",
+    "decode_mask",
+    "resize_mask",
+    "encode_image",
     "SUPPORTED_EXTENSIONS",
     "Picture",
     "read_image",
@@ -96,15 +100,21 @@ class Picture:
         return self.rgb.shape[0], self.rgb.shape[1]
 
 
-def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(decoded array as OpenCV returns it: BGR/BGRA or 2-D grey, raw file bytes) or UserError.
-
-    A file that decodes with the image library's own warnings (libjpeg: "Corrupt JPEG data: ...") is used, and
-    the warning is logged once, naming the file, instead of leaking onto the terminal."""
+def _read_bytes(path: str | Path, what: str) -> np.ndarray:
+    """The file's bytes as a 1-D uint8 array, or UserError."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        return np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise UserError(f"{path}: cannot read {what} ({exc.strerror or exc}); {_FORMAT_HINT}") from exc
+
+
+def _decode(data: np.ndarray, name: str | Path, what: str) -> np.ndarray:
+    """The decoded array as OpenCV returns it (BGR/BGRA or 2-D grey), or UserError naming ``name``.
+
+    data: the encoded file, 1-D uint8. A file that decodes with the image library's own warnings (libjpeg:
+    "Corrupt JPEG data: ...") is used, and the warning is logged once, naming the file, instead of leaking onto
+    the terminal; one that does not decode is named for what it is (truncated, damaged, not an image).
+    """
     # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores the EXIF orientation. A JPEG has no alpha,
     # so it is read with flags that apply the orientation: a phone photo comes out upright, as viewers
     # show it and as a mask drawn on it expects (the written result carries no orientation tag).
@@ -118,10 +128,14 @@ def _decode(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
             except cv2.error:
                 array = None
         if array is not None and said():
-            _log.warning("%s: the %s is damaged (%s); using what could be decoded", path, what, said())
+            _log.warning("%s: the %s is damaged (%s); using what could be decoded", name, what, said())
     if array is None:
-        raise UserError(f"{path}: cannot read {what} ({why_undecodable(data)})")
-    return array, data
+        raise UserError(f"{name}: cannot read {what} ({why_undecodable(data)})")
+    return array
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    return data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
 
 
 def _png_is_grey(data: np.ndarray) -> bool:
@@ -138,9 +152,21 @@ def read_image(path: str | Path) -> Picture:
     Returns a :class:`Picture`: rgb (H, W, 3) uint8/uint16 RGB, alpha (H, W) or None, grey flag.
     A missing, empty or undecodable file, or pixels that are not 8/16-bit integers, raise UserError.
     """
-    array, data = _decode(path, "image")
+    picture = decode_image(_read_bytes(path, "image"), path)
+    picture.path = Path(path)
+    return picture
+
+
+def decode_image(data: bytes | bytearray | memoryview | np.ndarray, name: str | Path = "image") -> Picture:
+    """:func:`read_image` for a file's content already in memory (an upload): the same decoding rules.
+
+    data: the encoded file (png, jpg, webp, bmp, tiff). name: what error messages call it.
+    Returns a :class:`Picture` with ``path`` None. Empty or undecodable data raise UserError.
+    """
+    data = _as_bytes(data)
+    array = _decode(data, name, "image")
     if array.dtype not in (np.uint8, np.uint16):
-        raise UserError(f"{path}: {array.dtype} pixels are not supported; save it as an 8- or 16-bit image")
+        raise UserError(f"{name}: {array.dtype} pixels are not supported; save it as an 8- or 16-bit image")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
@@ -157,8 +183,8 @@ def read_image(path: str | Path) -> Picture:
         alpha = array[:, :, 3].copy()
         grey = _png_is_grey(data)
     else:
-        raise UserError(f"{path}: {channels} channels are not supported; save it as grey, RGB or RGBA")
-    return Picture(rgb=rgb, alpha=alpha, grey=grey, path=Path(path))
+        raise UserError(f"{name}: {channels} channels are not supported; save it as grey, RGB or RGBA")
+    return Picture(rgb=rgb, alpha=alpha, grey=grey)
 
 
 def read_mask(path: str | Path, size: tuple[int, int] | None = None, *, picture: str | Path | None = None,
@@ -178,9 +204,19 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None, *, picture:
         (a mask that looks like a photo, or covers nearly all of the picture, is a UserError: arguments swapped).
     Returns (H, W) bool, True = hole.
     """
+    return decode_mask(_read_bytes(path, "mask"), size, path, picture=picture, force=force)
+
+
+def decode_mask(data: bytes | bytearray | memoryview | np.ndarray, size: tuple[int, int] | None = None,
+                name: str | Path = "mask", *, picture: str | Path | None = None, force: bool = False) -> np.ndarray:
+    """:func:`read_mask` for a file's content already in memory (an upload): the same rules and checks.
+
+    data: the encoded file. size, picture, force, returns: as for :func:`read_mask`. name: what messages call it.
+    """
     from inpaint.runtime.mask_checks import check_plausible, fit_to
 
-    array, _ = _decode(path, "mask")
+    path = name
+    array = _decode(_as_bytes(data), name, "mask")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
@@ -197,6 +233,12 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None, *, picture:
     if size is not None:
         hole = fit_to(hole, tuple(size), str(path), name)
     return hole
+
+
+def resize_mask(hole: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) bool -> (H, W) = ``size`` bool, nearest neighbour (it stays binary)."""
+    h, w = size
+    return cv2.resize(hole.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT).astype(bool)
 
 
 def _to_8bit(x: np.ndarray) -> np.ndarray:
@@ -294,6 +336,15 @@ def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
             tmp.unlink()
         except OSError:  # already moved onto path, or never created
             pass
+
+
+def encode_image(picture: Picture | np.ndarray, ext: str = ".png", quality: int | None = None) -> bytes:
+    """The file :func:`write_image` would write for a name ending in ``ext``, as bytes (an HTTP response).
+
+    picture: as for :func:`write_image`. ext: ".png" (default: lossless, keeps 16-bit, alpha and grey) or
+    another supported extension. Raises UserError for an unknown extension or an encoder failure.
+    """
+    return _encode(Path(f"result{ext}"), _as_picture(picture), quality).tobytes()
 
 
 def write_image(path: str | Path, picture: Picture | np.ndarray, quality: int | None = None) -> None:

@@ -360,3 +360,36 @@ def test_runtime_modules_import_without_torch() -> None:
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- bytes (uploads)
+
+
+@pytest.mark.parametrize("name", ["rgb.png", "rgba16.png", "grey.png", "photo.jpg", "alpha.webp", "grey.tif"])
+def test_decode_from_bytes_equals_reading_the_file(tmp_path: Path, name: str) -> None:
+    from inpaint.runtime.io import decode_image, decode_mask, encode_image
+
+    shape = {"rgb": (9, 7, 3), "rgba16": (9, 7, 4), "grey": (9, 7), "photo": (9, 7, 3), "alpha": (9, 7, 4)}[name.split(".")[0]]
+    dtype = np.uint16 if "16" in name else np.uint8
+    path = tmp_path / name
+    cv2.imwrite(str(path), _random(shape, dtype))
+    data = path.read_bytes()
+    from_file, from_bytes = read_image(path), decode_image(data, "upload")
+    assert from_bytes.path is None and from_bytes.grey == from_file.grey
+    assert np.array_equal(from_bytes.rgb, from_file.rgb)
+    assert (from_bytes.alpha is None) == (from_file.alpha is None)
+    if from_file.alpha is not None:
+        assert np.array_equal(from_bytes.alpha, from_file.alpha)
+    assert np.array_equal(decode_mask(data, force=True), read_mask(path, force=True))  # random pixels: no real mask
+    # the PNG encoder writes what write_image writes
+    write_image(tmp_path / "out.png", from_bytes)
+    assert encode_image(from_bytes) == (tmp_path / "out.png").read_bytes()
+
+
+def test_decode_errors_name_the_upload() -> None:
+    from inpaint.runtime.io import decode_image, decode_mask
+
+    with pytest.raises(UserError, match=r"^image: cannot read image \(empty file"):
+        decode_image(b"")
+    with pytest.raises(UserError, match=r"^the mask: cannot read mask \(a truncated PNG file"):
+        decode_mask(b"\x89PNG\r\n\x1a\n garbage", name="the mask")
