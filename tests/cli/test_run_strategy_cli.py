@@ -69,7 +69,8 @@ def test_full_refused_names_crop_and_leaves_no_output(tmp_path, model_files, cap
     assert not (tmp_path / "out.png").exists()
 
 
-def test_help_documents_both_options(capsys):
+def test_help_documents_both_options(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # one line per option: the wrapped help has box characters in between
     assert main(["run", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--strategy" in text and "--dilate" in text and "default 0 for photos" in text
