@@ -118,14 +118,26 @@ from inpaint.runtime.model_files import resolve_model
 from inpaint.runtime.pipeline import inpaint_arrays
 from inpaint.runtime.video.pipeline import run_clip
 clip, mask, out = map(Path, sys.argv[1:4])
+mode = sys.argv[4]
 with load_runner(resolve_model(None, "onnx"), "onnx", "cpu") as runner:
     hole = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0
     inpaint_arrays(runner, [np.zeros((*hole.shape, 3), np.uint8)], [hole])  # ORT's arenas are allocated now
     loaded = _rss_mb()
     _reset_peak()
-    result = run_clip(runner, clip, mask, out)
-    print(json.dumps({"frames": result.frames, "loaded_mb": loaded, "peak_mb": _peak_mb(), "seconds": result.seconds}))
+    result = run_clip(runner, clip, mask, out, mode=mode)
+    print(json.dumps({"frames": result.frames, "inferred": result.inferred, "loaded_mb": loaded, "peak_mb": _peak_mb(),
+                      "seconds": result.seconds}))
 """
+
+
+def peak_memory(clip: Path, mask: Path, out: Path, mode: str = "frames") -> dict:
+    """``run_clip`` of ``clip`` in a fresh process (peak RSS after a warm-up inference): frames, inferred,
+    loaded_mb, peak_mb, seconds."""
+    proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(clip), str(mask), str(out), mode],
+                          capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def memory(workdir: Path, counts: list[int], size: int) -> list[dict]:
@@ -136,11 +148,7 @@ def memory(workdir: Path, counts: list[int], size: int) -> list[dict]:
         write_clip(clip, pics)
         write_mask(mask, holes[0])
         del pics
-        proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(clip), str(mask), str(workdir / f"mem-{n}.mp4")],
-                              capture_output=True, text=True, cwd=REPO)
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        rows.append(peak_memory(clip, mask, workdir / f"mem-{n}.mp4"))
     return rows
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -40,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.video import load_runner, write_clip, write_mask  # noqa: E402
+from benchmarks.video import load_runner, peak_memory, write_clip, write_mask  # noqa: E402
 
 PSNR_GAIN_TARGET = 3.0
 TEMPORAL_TARGET = 0.5
@@ -198,27 +197,6 @@ def quality(workdir: Path, cases: list[dict]) -> list[dict]:
     return rows
 
 
-_MEMORY_CHILD = r"""
-import json, sys
-from pathlib import Path
-import numpy as np, cv2
-from inpaint.runtime.bench import _peak_mb, _reset_peak, _rss_mb
-from inpaint.runtime.backends import load_runner
-from inpaint.runtime.model_files import resolve_model
-from inpaint.runtime.pipeline import inpaint_arrays
-from inpaint.runtime.video.pipeline import run_clip
-clip, mask, out = map(Path, sys.argv[1:4])
-with load_runner(resolve_model(None, "onnx"), "onnx", "cpu") as runner:
-    hole = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0
-    inpaint_arrays(runner, [np.zeros((*hole.shape, 3), np.uint8)], [hole])  # ORT's arenas are allocated now
-    loaded = _rss_mb()
-    _reset_peak()
-    result = run_clip(runner, clip, mask, out, mode="propagate")
-    print(json.dumps({"frames": result.frames, "inferred": result.inferred, "loaded_mb": loaded, "peak_mb": _peak_mb(),
-                      "seconds": result.seconds}))
-"""
-
-
 def memory(workdir: Path, names: list[str], photos: Path, counts: list[int], side: int) -> list[dict]:
     """A pan + logo clip of each length (the camera sweeps back and forth, so any length fits the photo)."""
     size = (side, side)
@@ -233,11 +211,7 @@ def memory(workdir: Path, names: list[str], photos: Path, counts: list[int], sid
         write_clip(clip, frames)
         write_mask(mask, grow(la))
         del frames
-        proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(clip), str(mask), str(workdir / f"mem-{n}.mp4")],
-                              capture_output=True, text=True, cwd=REPO)
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        rows.append(peak_memory(clip, mask, workdir / f"mem-{n}.mp4", mode="propagate"))
         r = rows[-1]
         print(f"memory: {r['frames']} frames {side}x{side}: peak RSS {r['peak_mb']:.0f} MB (loaded {r['loaded_mb']:.0f} MB), "
               f"{r['seconds']:.0f} s, {r['inferred']} frames inferred", flush=True)

@@ -21,25 +21,21 @@ import threading
 
 import numpy as np
 
+from inpaint.runtime.image_header import sniff_format
+
 __all__ = ["FORMAT_HINT", "why_undecodable", "native_warnings"]
 
 FORMAT_HINT = "give a png/jpg/webp/bmp/tiff file"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _LOCK = threading.Lock()
 
 
+#: how messages name each format of :func:`inpaint.runtime.image_header.sniff_format`
+_NAMES = {"jpg": "JPEG", "png": "PNG", "webp": "WebP", "bmp": "BMP", "tiff": "TIFF"}
+
+
 def _kind(head: bytes) -> str | None:
-    if head[:2] == b"\xff\xd8":
-        return "JPEG"
-    if head[:8] == _PNG_SIGNATURE:
-        return "PNG"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    if head[:2] == b"BM":
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    return None
+    fmt = sniff_format(head)
+    return None if fmt is None else _NAMES[fmt]
 
 
 def _complete(kind: str, data: np.ndarray) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from inpaint.errors import UserError
 
-__all__ = ["FORMATS", "Header", "read_header"]
+__all__ = ["FORMATS", "Header", "read_header", "sniff_format"]
 
 #: formats whose header is read here (what :mod:`inpaint.runtime.io` reads and writes)
 FORMATS = ("png", "jpg", "webp", "bmp", "tiff")
@@ -59,7 +59,7 @@ def read_header(data: bytes, name: str = "image") -> Header:
     name: what error messages call it. Raises UserError when ``data`` is none of :data:`FORMATS`
     ("not an image") or when its header is cut short or declares no size (a damaged file).
     """
-    fmt = _format(data)
+    fmt = sniff_format(data)
     if fmt is None:
         raise UserError(f"{name}: not an image (expected {'/'.join(FORMATS)})")
     try:
@@ -71,7 +71,8 @@ def read_header(data: bytes, name: str = "image") -> Header:
     return Header(fmt, *size)
 
 
-def _format(data: bytes) -> str | None:
+def sniff_format(data: bytes) -> str | None:
+    """The format named by the file's signature (one of :data:`FORMATS`), or None."""
     if data[:8] == _PNG:
         return "png"
     if data[:2] == b"\xff\xd8":

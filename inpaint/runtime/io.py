@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from inpaint.errors import UserError
+from inpaint.runtime.file_kinds import FORMAT_HINT as _FORMAT_HINT
 from inpaint.runtime.file_kinds import native_warnings, why_undecodable
 from inpaint.runtime.processing import from_float, to_float
 
@@ -72,7 +73,6 @@ _FORMATS = {
 #: file extensions (lower case, with the dot) that are read and written
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_FORMATS)
 
-_FORMAT_HINT = "give a png/jpg/webp/bmp/tiff file"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: ITU-R BT.601 luma weights (those of cv2.COLOR_RGB2GRAY), to write a grey picture's generated pixels
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
