@@ -94,3 +94,12 @@ def test_cuda_graph_blocker_names_data_dependent_ops(model_files, tmp_path):
     assert "NonZero" in cuda_graph_blocker({("", "Conv"), ("", "NonZero")})
     header = _build(model_files["onnx"], tmp_path / "m.engine")
     assert header[E.KEY_CUDA_GRAPH] == ""  # MADF has no data-dependent shapes
+
+
+def test_export_cli_max_side_flags(tmp_path, capsys):
+    from inpaint.cli.main import main
+
+    assert main(["export", str(tmp_path / "x.safetensors"), "--max-side", "512"]) == 2
+    assert "--max-side: only for --engine trt" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "x.safetensors"), "--engine", "trt", "--max-batch", "2", "--shapes", "1x16x16,1x16x16,1x16x16"]) == 2
+    assert "--shapes sets the whole profile" in capsys.readouterr().err
