@@ -111,10 +111,32 @@ def gpu_rows() -> list[tuple[str, bool, str, str]]:
     rows.append(("cuda-python / pycuda / torch", bool(usable), state,
                  "device buffers for --engine trt (first of torch CUDA, cuda-python, pycuda); pip install cuda-python"))
     rows.append(_plugin_row(trt_version is not None and unavailable_reason() is None))
+    if info.available:
+        rows.append(ptx_row(info.gpus[0].compute_capability, info.driver))
     from inpaint.export.trt_cache import engine_dir
 
     rows.append(("engine cache", True, str(engine_dir()), "$INPAINT_CACHE moves it; delete it to rebuild every engine"))
     return rows
+
+
+def ptx_row(compute_capability: str, driver: str) -> tuple[str, bool, str, str]:
+    """The PTX ISA the plugin kernels get on this GPU and whether this driver loads it (engine headers record the same)."""
+    from inpaint.errors import UserError
+    from inpaint.ops import triton_aot as A
+
+    arch = A.arch_int(compute_capability)
+    try:
+        isa = A.ptx_version(arch)
+    except UserError as exc:
+        return ("plugin kernels (PTX)", False, f"sm_{arch}: not served", str(exc).split(": ", 1)[-1])
+    need = A.min_driver(isa)
+    try:
+        A.ptx_version(arch, driver)
+    except UserError:
+        return ("plugin kernels (PTX)", False, f"ISA {A.isa_text(isa)} for sm_{arch}, needs a CUDA {need} driver (this one: {driver})",
+                "update the NVIDIA driver, or use standard-op graphs (--ops standard)")
+    return ("plugin kernels (PTX)", True, f"ISA {A.isa_text(isa)} for sm_{arch} (drivers for CUDA {need}+; this one: {driver})",
+            "engines refuse a driver older than their kernels' ISA")
 
 
 def _plugin_row(trt_ready: bool) -> tuple[str, bool, str, str]:

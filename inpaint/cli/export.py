@@ -88,7 +88,9 @@ def export(
     target: Optional[Target] = typer.Option(
         None, help="onnx: the runtime to lower for: onnx-cpu (FFTs as ONNX DFT nodes), onnx-cuda or trt (FFTs as DFT-matrix "
         "products, runs everywhere; onnx-cuda was measured faster on the CPU too); --engine trt always uses trt.", show_default="onnx-cuda"),
-    shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. 4 x 2048)."),
+    shapes: Optional[str] = typer.Option(None, "--shapes", help="trt: MIN,OPT,MAX as NxHxW (e.g. 1x256x256,1x512x512,4x1024x1024; default: 1 x stride .. 1 x train size .. the largest of 4 x 2048 .. 1 x 512 whose activations fit half the GPU's memory)."),
+    max_side: Optional[int] = typer.Option(None, "--max-side", help="trt: the default profile's largest H and W (activations ~0.9 GB per 1024 x 1024 picture in fp32, half in fp16; docs/tensorrt.md).", show_default="fits the GPU"),
+    max_batch: Optional[int] = typer.Option(None, "--max-batch", help="trt: the default profile's largest batch (memory grows with it linearly).", show_default="fits the GPU"),
     workspace: Optional[float] = typer.Option(None, "--workspace", help="trt: builder workspace limit in GiB.", show_default="TensorRT's"),
     timing_cache: Optional[Path] = typer.Option(None, "--timing-cache", help="trt: tactic timing cache file, loaded when present and saved after the build."),
 ) -> None:
@@ -98,8 +100,12 @@ def export(
             raise UserError(f"--target {target.value}: a TensorRT engine is built from the trt target's graph; leave --target out")
         if weights != Weights.fp32:
             raise UserError(f"--weights {weights.value}: TensorRT has no MatMulNBits node; use --precision fp16 for smaller engine weights")
-        return _export_engine(checkpoint, output, ops, opset, precision.value if precision else None, shapes, workspace, timing_cache)
-    trt_only = [flag for flag, value in (("--shapes", shapes), ("--workspace", workspace), ("--timing-cache", timing_cache)) if value is not None]
+        if shapes is not None and (max_side is not None or max_batch is not None):
+            raise UserError("--shapes sets the whole profile; leave --max-side / --max-batch out, or give them instead of --shapes")
+        return _export_engine(checkpoint, output, ops, opset, precision.value if precision else None, shapes, workspace, timing_cache,
+                              max_side, max_batch)
+    trt_only = [flag for flag, value in (("--shapes", shapes), ("--max-side", max_side), ("--max-batch", max_batch), ("--workspace", workspace),
+                                         ("--timing-cache", timing_cache)) if value is not None]
     if trt_only:
         raise UserError(f"{', '.join(trt_only)}: only for --engine trt")
     if checkpoint.suffix.lower() == ".onnx":
@@ -134,7 +140,8 @@ def export(
 
 
 def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Optional[int], precision: Optional[str], shapes: Optional[str],
-                   workspace: Optional[float], timing_cache: Optional[Path]) -> None:
+                   workspace: Optional[float], timing_cache: Optional[Path], max_side: Optional[int] = None,
+                   max_batch: Optional[int] = None) -> None:
     """``--engine trt``: TensorRT checked first (one line, exit 2, nothing written), then build into ``output``."""
     from inpaint.runtime.backends.trt import unavailable_reason
 
@@ -165,6 +172,13 @@ def _export_engine(source: Path, output: Optional[Path], ops: Ops, opset: Option
                         precision=precision or "fp32", target=Target.trt.value)
         meta, _ = read_onnx(onnx_path)
         profile = parse_shapes(shapes, int(meta[C.KEY_STRIDE])) if shapes else None
+        if max_side is not None or max_batch is not None:
+            from inpaint._cuda import driver_info
+            from inpaint.export.trt import KEY_GRAPH_PRECISION, default_shapes
+
+            gpus = driver_info().gpus
+            profile = default_shapes(int(meta[C.KEY_STRIDE]), int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0), gpus[0].memory_mb if gpus else None,
+                                     precision or meta.get(KEY_GRAPH_PRECISION, "fp32"), max_side=max_side, max_batch=max_batch)
         header = build_engine(onnx_path, output, precision=precision, shapes=profile, workspace_gib=workspace, timing_cache=timing_cache)
     from inpaint.export import engine_file as E
     from inpaint.export.trt import Shapes

@@ -33,7 +33,7 @@ from inpaint.errors import UserError
 __all__ = [
     "MAGIC", "FORMAT_VERSION", "EngineFileError",
     "KEY_TRT_VERSION", "KEY_COMPUTE_CAPABILITY", "KEY_PRECISION", "KEY_PROFILES", "KEY_PLUGIN_VERSION",
-    "KEY_ONNX_SHA256", "KEY_PLAN_SHA256",
+    "KEY_ONNX_SHA256", "KEY_PLAN_SHA256", "KEY_PTX_ISA", "KEY_MIN_DRIVER", "KEY_CUDA_GRAPH",
     "write_engine_file", "read_engine_header", "read_engine_file", "check_compatible",
 ]
 
@@ -47,6 +47,9 @@ KEY_PROFILES = "trt.profiles"  # JSON: [{"image": [[min], [opt], [max]], "mask":
 KEY_PLUGIN_VERSION = "trt.plugin_version"  # inpaint.ops plugin source version ("" for a standard-op graph)
 KEY_ONNX_SHA256 = "trt.onnx_sha256"  # sha256 of the .onnx the plan was built from
 KEY_PLAN_SHA256 = "trt.plan_sha256"  # sha256 of the plan bytes (integrity)
+KEY_PTX_ISA = "trt.ptx_isa"  # PTX ISA of the plugin kernels, "8.8" ("" for a standard-op graph)
+KEY_MIN_DRIVER = "trt.min_driver"  # the oldest driver (its CUDA version, "12.9") that loads those kernels
+KEY_CUDA_GRAPH = "trt.cuda_graph"  # "" when CUDA graphs can be captured, else why not ("NonZero: ...")
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -133,11 +136,20 @@ def read_engine_file(path: str | Path) -> tuple[dict[str, str], bytes]:
     return header, plan
 
 
-def check_compatible(path: str | Path, metadata: dict[str, str], trt_version: str, compute_capability: str) -> None:
-    """Raise EngineFileError when the engine was built by another TensorRT version or for another GPU architecture.
+def _version(text: str) -> tuple[int, int]:
+    parts = (str(text).split(".") + ["0"])[:2]
+    return tuple(int(p) if p.isdigit() else 0 for p in parts)  # type: ignore[return-value]
+
+
+def check_compatible(path: str | Path, metadata: dict[str, str], trt_version: str, compute_capability: str, driver: str = "") -> None:
+    """Raise EngineFileError when the engine was built by another TensorRT version or for another GPU architecture,
+    or its plugin kernels need a newer driver than this one.
 
     trt_version: ``tensorrt.__version__`` here. compute_capability: "major.minor" of the GPU that will run it.
-    An engine runs only on the TensorRT version and GPU architecture that built it (TENSORRT.md).
+    driver: the CUDA version this machine's driver supports ("12.8"; "" = unknown, not checked).
+    An engine runs only on the TensorRT version and GPU architecture that built it (TENSORRT.md); its plugin
+    kernels' PTX loads only on drivers at least as new as their ISA (``KEY_MIN_DRIVER``), and would otherwise
+    fail only when the engine runs, with an opaque error.
     """
     built_trt, built_cc = metadata.get(KEY_TRT_VERSION, "?"), metadata.get(KEY_COMPUTE_CAPABILITY, "?")
     if built_trt != trt_version:
@@ -149,4 +161,11 @@ def check_compatible(path: str | Path, metadata: dict[str, str], trt_version: st
         raise EngineFileError(
             f"{path}: built for compute capability {built_cc}, this GPU is {compute_capability}; rebuild it on this "
             "machine ('inpaint export MODEL.onnx --engine trt')"
+        )
+    need = metadata.get(KEY_MIN_DRIVER, "")
+    if need and driver and _version(driver) < _version(need):
+        raise EngineFileError(
+            f"{path}: its plugin kernels are PTX ISA {metadata.get(KEY_PTX_ISA, '?')}, which NVIDIA drivers for CUDA {need} or "
+            f"later load, and this driver supports CUDA {driver}; update the driver, or build the engine here from a "
+            "standard-op graph ('inpaint export CKPT --engine trt --ops standard')"
         )

@@ -38,7 +38,7 @@ from inpaint.ops.dynamic_conv.contract import DOMAIN  # "inpaint", every custom 
 __all__ = [
     "PRECISIONS", "MIN_TRT", "DFT_TRT", "Shapes", "parse_shapes", "default_shapes", "version_tuple",
     "resolve_precision", "check_graph_ops", "read_onnx", "file_sha256", "build_plan", "build_engine",
-    "KEY_GRAPH_PRECISION",
+    "KEY_GRAPH_PRECISION", "activation_bytes", "default_max", "cuda_graph_blocker",
 ]
 
 log = logging.getLogger("inpaint.export")
@@ -54,8 +54,22 @@ NAMESPACE_FROM_DOMAIN_TRT = (10, 10)
 STRONGLY_TYPED_MAJOR = 11
 #: the graph's own precision, written by ``inpaint export --engine onnx --precision`` (absent = fp32)
 KEY_GRAPH_PRECISION = getattr(C, "KEY_PRECISION", "inpaint.precision")
-#: default profile: up to this many pictures of up to this side (rounded to the stride) per batch
+#: default profile where the GPU's memory is unknown: up to this many pictures of up to this side per batch
 DEFAULT_MAX_BATCH, DEFAULT_MAX_SIDE = 4, 2048
+#: the default profile's maxima tried where the GPU's memory is known, largest side first, then largest batch
+DEFAULT_SIDES, DEFAULT_BATCHES = (2048, 1536, 1024, 768, 512), (4, 2, 1)
+#: channels of the widest full-resolution activation of the bundled models: MADF's last refinement level
+#: concatenates a 64-channel feature, two 3-channel outputs and the 6-channel input (76; DESIGN.md), FAR's ACR
+#: starts with a 64-channel 7x7 conv (the review's ~4.3 GB for 4 x 2048 x 2048 in float32 is that tensor alone)
+FULL_RES_CHANNELS = 76
+#: full-resolution tensors alive at once in the estimate (a layer's input and output and one skip): an estimate,
+#: not a TensorRT figure; TensorRT's own is ``ICudaEngine.device_memory_size_v2`` of the built engine
+LIVE_TENSORS = 3
+#: share of the GPU's memory the default profile's activations may take (the rest: weights, workspace, other work)
+MEMORY_SHARE = 0.5
+#: graph operators whose output shape depends on the data: TensorRT cannot capture such an engine in a CUDA graph
+#: (Torch-TensorRT's CUDA graph limitations: "not compatible with ... data-dependent shapes (nonzero)")
+DATA_DEPENDENT_OPS = ("NonZero", "NonMaxSuppression", "Unique")
 
 Shape = tuple[int, int, int]  # (N, H, W)
 
@@ -116,12 +130,50 @@ def parse_shapes(text: str, stride: int, where: str = "--shapes") -> Shapes:
     return Shapes(lo, opt, hi)
 
 
-def default_shapes(stride: int, train_size: int) -> Shapes:
-    """1 x stride x stride .. 1 x train_size (the opt) .. 4 x 2048 x 2048 (both rounded up to the stride)."""
+def activation_bytes(n: int, h: int, w: int, precision: str = "fp32") -> int:
+    """Estimated activation memory (bytes) of an execution context whose profile max is ``n x h x w``:
+    ``n*h*w * FULL_RES_CHANNELS * LIVE_TENSORS * (4 bytes, 2 for fp16/bf16)``. TensorRT allocates a context's
+    activations for its profile's MAX shape, whatever size is run (e.g. 1 x 1024 x 1024 fp32: 0.96 GB)."""
+    return int(n) * int(h) * int(w) * FULL_RES_CHANNELS * LIVE_TENSORS * (2 if precision in ("fp16", "bf16") else 4)
+
+
+def default_max(gpu_memory_mb: int | None, precision: str = "fp32") -> tuple[int, int]:
+    """(batch, side) of the default profile's max: the largest side of :data:`DEFAULT_SIDES`, then batch of
+    :data:`DEFAULT_BATCHES`, whose :func:`activation_bytes` fit :data:`MEMORY_SHARE` of the GPU's memory;
+    (:data:`DEFAULT_MAX_BATCH`, :data:`DEFAULT_MAX_SIDE`) when the memory is unknown."""
+    if not gpu_memory_mb:
+        return DEFAULT_MAX_BATCH, DEFAULT_MAX_SIDE
+    budget = MEMORY_SHARE * int(gpu_memory_mb) * (1 << 20)
+    for side in DEFAULT_SIDES:
+        for batch in DEFAULT_BATCHES:
+            if activation_bytes(batch, side, side, precision) <= budget:
+                return batch, side
+    return 1, DEFAULT_SIDES[-1]
+
+
+def default_shapes(stride: int, train_size: int, gpu_memory_mb: int | None = None, precision: str = "fp32",
+                   max_side: int | None = None, max_batch: int | None = None) -> Shapes:
+    """1 x stride x stride .. 1 x train_size (the opt) .. B x S x S, all rounded up to the stride.
+
+    B x S: ``max_batch`` / ``max_side`` when given (``--max-batch`` / ``--max-side``), else :func:`default_max`
+    for a GPU of ``gpu_memory_mb`` (4 x 2048 when unknown).
+    """
     up = lambda v: -(-max(v, stride) // stride) * stride  # noqa: E731
-    opt, top = up(train_size or stride), up(DEFAULT_MAX_SIDE)
+    batch, side = default_max(gpu_memory_mb, precision)
+    batch, side = int(max_batch or batch), int(max_side or side)
+    if batch < 1 or side < 1:
+        raise UserError(f"--max-batch {batch} / --max-side {side}: give sizes of 1 or more")
+    opt, top = up(train_size or stride), up(side)
     top = max(top, opt)
-    return Shapes((1, stride, stride), (1, opt, opt), (DEFAULT_MAX_BATCH, top, top))
+    return Shapes((1, stride, stride), (1, opt, opt), (batch, top, top))
+
+
+def cuda_graph_blocker(op_types: set[tuple[str, str]]) -> str:
+    """"" when an engine of a graph with these nodes can be captured in a CUDA graph, else why not (one line)."""
+    found = sorted(op for domain, op in op_types if domain in ("", "ai.onnx") and op in DATA_DEPENDENT_OPS)
+    if not found:
+        return ""
+    return f"the graph has {', '.join(found)} (data-dependent shapes), which TensorRT cannot capture in a CUDA graph"
 
 
 def version_tuple(version: str) -> tuple[int, int]:
@@ -245,12 +297,16 @@ def _register_plugins(custom_ops: set[str], path: Path) -> str:
 
 def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | None = None, shapes: Shapes | None = None,
                  workspace_gib: float | None = None, timing_cache: str | Path | None = None,
-                 trt_version: str | None = None, compute_capability: str | None = None,
-                 extra_metadata: dict[str, str] | None = None, plan_builder=build_plan) -> dict[str, str]:
+                 trt_version: str | None = None, compute_capability: str | None = None, driver: str | None = None,
+                 gpu_memory_mb: int | None = None, extra_metadata: dict[str, str] | None = None,
+                 plan_builder=build_plan) -> dict[str, str]:
     """Build ``onnx_path`` into the engine file ``out`` (atomic); returns the header written.
 
-    precision: None = the graph's own. shapes: None = :func:`default_shapes` of the model.
-    trt_version / compute_capability: default = this machine's (``tensorrt.__version__``, GPU 0).
+    precision: None = the graph's own. shapes: None = :func:`default_shapes` of the model (for the GPU's memory).
+    trt_version / compute_capability / driver / gpu_memory_mb: default = this machine's (``tensorrt.__version__``,
+    GPU 0 and the driver through :mod:`inpaint._cuda`). The plugin kernels are compiled for that compute
+    capability at the PTX ISA it takes, capped by ``driver`` (:mod:`inpaint.ops.triton_aot`); the header records
+    the ISA and the driver it needs.
     plan_builder: :func:`build_plan` (the tests pass a stand-in). Raises UserError for a graph or option
     TensorRT cannot take (see the module docstring).
     """
@@ -267,10 +323,12 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | Non
         if not info.available:
             raise UserError(f"--engine trt: {info.reason}")
         compute_capability = info.gpus[0].compute_capability
+        driver = info.driver if driver is None else driver
+        gpu_memory_mb = info.gpus[0].memory_mb if gpu_memory_mb is None else gpu_memory_mb
     check_graph_ops(ops, trt_version, onnx_path)
     engine_precision, flags = resolve_precision(precision, meta.get(KEY_GRAPH_PRECISION, "fp32"), trt_version, onnx_path)
     stride = int(meta[C.KEY_STRIDE])
-    shapes = shapes or default_shapes(stride, int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0))
+    shapes = shapes or default_shapes(stride, int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0), gpu_memory_mb, engine_precision)
     for shape in (shapes.min, shapes.opt, shapes.max):
         if shape[1] % stride or shape[2] % stride:
             raise UserError(f"--shapes {shapes.text()}: H and W must be multiples of the model's stride {stride}")
@@ -288,10 +346,20 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | Non
                 f"which this graph's {DOMAIN} nodes lack (the parser reads the node's domain from "
                 f"{NAMESPACE_FROM_DOMAIN_TRT[0]}.{NAMESPACE_FROM_DOMAIN_TRT[1]}); upgrade TensorRT or export with --ops standard"
             )
+    from inpaint.ops import triton_aot
+
+    target = triton_aot.BuildTarget(triton_aot.arch_int(compute_capability), driver or "")
+    isa = ""
+    if custom:
+        isa = triton_aot.isa_text(triton_aot.ptx_version(target.arch, target.driver))  # UserError before a long build
         plugins = _register_plugins(custom, onnx_path)
-    log.info("building a TensorRT %s engine of %s for shapes %s (TensorRT %s, compute capability %s)",
-             engine_precision, onnx_path.name, shapes.text(), trt_version, compute_capability)
-    plan = plan_builder(onnx_path, shapes, flags, workspace_gib, timing_cache)
+    log.info("building a TensorRT %s engine of %s for shapes %s (TensorRT %s, compute capability %s%s)",
+             engine_precision, onnx_path.name, shapes.text(), trt_version, compute_capability, f", plugin PTX ISA {isa}" if isa else "")
+    if custom:
+        with triton_aot.targeting(target):  # aot_impl compiles for this GPU and driver, not Triton's idea of one
+            plan = plan_builder(onnx_path, shapes, flags, workspace_gib, timing_cache)
+    else:
+        plan = plan_builder(onnx_path, shapes, flags, workspace_gib, timing_cache)
     header = dict(meta)
     header.update(extra_metadata or {})
     header.update({
@@ -301,6 +369,9 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, precision: str | Non
         E.KEY_PROFILES: json.dumps([shapes.profile()]),
         E.KEY_PLUGIN_VERSION: plugins,
         E.KEY_ONNX_SHA256: file_sha256(onnx_path),
+        E.KEY_PTX_ISA: isa,
+        E.KEY_MIN_DRIVER: triton_aot.min_driver(int(isa.replace(".", ""))) if isa else "",
+        E.KEY_CUDA_GRAPH: cuda_graph_blocker(ops),
     })
     out.parent.mkdir(parents=True, exist_ok=True)
     E.write_engine_file(out, plan, header)

@@ -124,34 +124,36 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _default_builder(timing_cache: Path) -> Builder:
+def _default_builder(timing_cache: Path, driver: str = "") -> Builder:
     def build(onnx_path: Path, out: Path, precision: str, shapes: Shapes, metadata: dict) -> None:
         build_engine(onnx_path, out, precision=precision, shapes=shapes, timing_cache=timing_cache,
                      trt_version=metadata[E.KEY_TRT_VERSION], compute_capability=metadata[E.KEY_COMPUTE_CAPABILITY],
-                     extra_metadata=metadata)
+                     driver=driver, extra_metadata=metadata)
     return build
 
 
-def _this_machine() -> tuple[str, str]:
+def _this_machine() -> tuple[str, str, str, int]:
+    """(TensorRT version, GPU 0's compute capability, the driver's CUDA version, GPU 0's memory in MiB)."""
     from inpaint._cuda import driver_info
     from inpaint._lazy import require
 
     info = driver_info()
     if not info.available:
         raise UserError(f"--engine trt: {info.reason}")
-    return str(require("tensorrt").__version__), info.gpus[0].compute_capability
+    return str(require("tensorrt").__version__), info.gpus[0].compute_capability, info.driver, info.gpus[0].memory_mb
 
 
 def make_key(onnx_path: Path, precision: str | None = None, shapes: Shapes | None = None,
-             trt_version: str = "", compute_capability: str = "") -> tuple[CacheKey, Shapes]:
-    """The key of ``onnx_path`` built with these options on a machine with this TensorRT and GPU."""
+             trt_version: str = "", compute_capability: str = "", gpu_memory_mb: int | None = None) -> tuple[CacheKey, Shapes]:
+    """The key of ``onnx_path`` built with these options on a machine with this TensorRT and GPU (whose memory
+    sizes the default profile, :func:`inpaint.export.trt.default_shapes`)."""
     from inpaint._hashing import file_sha256
     from inpaint.ops.dynamic_conv.contract import DOMAIN
 
     meta, ops = read_onnx(onnx_path)
     engine_precision, _ = resolve_precision(precision, meta.get(KEY_GRAPH_PRECISION, "fp32"), trt_version, onnx_path)
     stride = int(meta[C.KEY_STRIDE])
-    shapes = shapes or default_shapes(stride, int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0))
+    shapes = shapes or default_shapes(stride, int(meta.get(C.KEY_TRAIN_SIZE, "0") or 0), gpu_memory_mb, engine_precision)
     plugins = ""
     if any(domain == DOMAIN for domain, _ in ops):
         from inpaint.ops.trt_plugins import plugin_version
@@ -164,18 +166,21 @@ def make_key(onnx_path: Path, precision: str | None = None, shapes: Shapes | Non
 
 def cached_engine(onnx_path: str | Path, *, precision: str | None = None, shapes: Shapes | None = None,
                   root: str | Path | None = None, builder: Builder | None = None,
-                  trt_version: str | None = None, compute_capability: str | None = None) -> Path:
+                  trt_version: str | None = None, compute_capability: str | None = None, driver: str = "",
+                  gpu_memory_mb: int | None = None) -> Path:
     """The path of a valid engine file for ``onnx_path``, building it when the cache has none.
 
     precision: None = the graph's own. shapes: None = the model's default profile. root: the cache folder
     [default: :func:`cache_dir`]. builder: writes the engine (default: :func:`inpaint.export.trt.build_engine`
-    with a timing cache beside the engines). trt_version / compute_capability: default this machine's.
+    with a timing cache beside the engines). trt_version / compute_capability / driver / gpu_memory_mb: default
+    this machine's (the driver caps the plugin kernels' PTX ISA; the memory sizes the default profile).
     """
     onnx_path = Path(onnx_path)
     if trt_version is None or compute_capability is None:
         here = _this_machine()
         trt_version, compute_capability = trt_version or here[0], compute_capability or here[1]
-    key, shapes = make_key(onnx_path, precision, shapes, trt_version, compute_capability)
+        driver, gpu_memory_mb = driver or here[2], gpu_memory_mb or here[3]
+    key, shapes = make_key(onnx_path, precision, shapes, trt_version, compute_capability, gpu_memory_mb)
     folder = engine_dir(root)
     path = folder / f"{onnx_path.stem}-{key.digest()}.engine"
     if _stale_reason(path, key) is None:
@@ -190,7 +195,7 @@ def cached_engine(onnx_path: str | Path, *, precision: str | None = None, shapes
             log.info("the cached engine %s is unusable (%s); rebuilding it", path.name, reason)
         else:
             log.info("building the TensorRT engine of %s once (cached in %s; later runs reuse it)", onnx_path.name, folder)
-        build = builder or _default_builder(folder / f"timing-{trt_version}-sm{compute_capability.replace('.', '')}.cache")
+        build = builder or _default_builder(folder / f"timing-{trt_version}-sm{compute_capability.replace('.', '')}.cache", driver)
         build(onnx_path, path, key.precision, shapes, key.metadata())
         reason = _stale_reason(path, key)
         if reason is not None:

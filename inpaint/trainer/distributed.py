@@ -48,6 +48,16 @@ def mean_across_ranks(value: float, info: DistInfo, device: torch.device) -> flo
     return t.item() / info.world_size
 
 
+def sum_across_ranks(values: list[float], info: DistInfo, device: torch.device) -> list[float]:
+    """Element-wise sums of ``values`` over all ranks (float64). Validation reduces sums and counts with it, so
+    the mean is over every item whatever each rank held (a mean of per-rank means weights ranks, not items)."""
+    if info.world_size == 1:
+        return [float(v) for v in values]
+    t = torch.tensor([float(v) for v in values], device=device, dtype=torch.float64)
+    dist.all_reduce(t)
+    return [float(v) for v in t.tolist()]
+
+
 def shutdown(info: DistInfo) -> None:
     if info.world_size > 1 and dist.is_initialized():
         dist.destroy_process_group()

@@ -28,8 +28,10 @@ from inpaint.errors import Interrupted, UserError
 from inpaint.metrics import psnr, ssim
 from inpaint.models.checkpoint import save_model
 from inpaint.trainer.config import TrainConfig
-from inpaint.trainer.distributed import DistInfo, barrier, init_distributed, mean_across_ranks, shutdown
-from inpaint.trainer.state import load_train_state, rng_state, save_train_state, set_rng_state
+from inpaint.trainer.distributed import DistInfo, barrier, init_distributed, shutdown, sum_across_ranks
+from inpaint.trainer.state import (
+    load_scaler_state, load_train_state, rank_rng, rng_state, save_rank_rng, save_train_state, set_rng_state,
+)
 from inpaint.trainer.task import Task
 
 log = logging.getLogger("inpaint.trainer")
@@ -70,19 +72,28 @@ class StepContext:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def step(self, loss: torch.Tensor, optimizer: str) -> None:
-        """zero_grad, backward (scaled under fp16), optimiser step."""
+        """zero_grad, backward (scaled under fp16), optimiser step. The loss scale is updated once per iteration,
+        after every optimiser's step (:meth:`end_iteration`; GradScaler's docstring), not here."""
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(opt)
+
+    def end_iteration(self) -> None:
+        """``GradScaler.update()``: once per iteration, after the last optimiser's step (the trainer calls it)."""
         self.scaler.update()
 
 
 def _resolve_amp(amp: str, device: torch.device) -> str:
+    """"off" | "fp16" | "bf16" for this device. bf16 on a GPU without it (before Ampere), as when a bf16 run is
+    resumed there, becomes fp16 with loss scaling (the saved state has no scale: a fresh one starts)."""
     if device.type != "cuda" or amp == "off":
         return "off"
     if amp == "auto":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        log.warning("--amp bf16: this GPU has no bfloat16; training in fp16 with loss scaling instead")
+        return "fp16"
     return amp
 
 
@@ -125,8 +136,11 @@ class Trainer:
         return self.run / f"{name}.safetensors", self.run / f"{name}.state.safetensors"
 
     def _save(self, name: str = "last") -> None:
-        """Write ``RUN/<name>.safetensors``; ``last`` also gets its training state (written first)."""
+        """Write ``RUN/<name>.safetensors``; ``last`` also gets its training state (written first). Under torchrun
+        every other rank writes its own RNG state (``state.rank_rng_path``) with ``last``."""
         if not self.dist.is_main:
+            if name == "last":
+                save_rank_rng(self.run, self.dist.rank, self.step)
             return
         weights, state = self._checkpoint_paths(name)
         if name == "last":
@@ -154,8 +168,13 @@ class Trainer:
             opt.load_state_dict(objects[f"opt.{k}"])
         for k, mod in self.task.extra_modules().items():
             mod.load_state_dict(objects[f"module.{k}"])
-        self.ctx.scaler.load_state_dict(objects["scaler"])
-        set_rng_state(objects["rng"])
+        why = load_scaler_state(self.ctx.scaler, objects["scaler"])
+        if why:
+            log.info("resuming %s: %s", self.run, why)
+        rng, why = rank_rng(self.run, self.dist.rank, step, objects["rng"])
+        if why:
+            log.warning("rank %d resumes with rank 0's RNG state (%s)", self.dist.rank, why)
+        set_rng_state(rng)
         self.step, self.best_psnr = step, float(extra.get("best_psnr", -math.inf))
 
     def _prepare_run_folder(self) -> None:
@@ -187,8 +206,9 @@ class Trainer:
                 grid.append(torch.cat([image * (1 - mask), mask.expand_as(image), out, image], 3)[0].cpu())
         if was_training:
             model.train()
-        p = mean_across_ranks(float(np.mean([s[0] for s in scores])) if scores else 0.0, self.dist, self.device)
-        s = mean_across_ranks(float(np.mean([s[1] for s in scores])) if scores else 0.0, self.dist, self.device)
+        # sums and counts over all ranks: ranks may hold different numbers of items (len(val) % world_size)
+        total_p, total_s, count = sum_across_ranks([sum(x[0] for x in scores), sum(x[1] for x in scores), len(scores)], self.dist, self.device)
+        p, s = (total_p / count, total_s / count) if count else (0.0, 0.0)
         self._grid = torch.cat(grid, 1) if grid else None  # rows: masked input | mask | output | photo
         return {"psnr": p, "ssim": s}
 
@@ -225,6 +245,7 @@ class Trainer:
                         break
                     self.ctx.global_step = self.step
                     metrics = self.task.training_step(batch, self.ctx)
+                    self.ctx.end_iteration()
                     self.step += 1
                     self.history.append(metrics)
                     progress.update(self.step, metrics)

@@ -60,6 +60,46 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def rank_rng_path(run: str | Path, rank: int) -> Path:
+    """Where rank ``rank`` (> 0) of a torchrun job keeps its own RNG state beside ``last.state.safetensors``
+    (rank 0's is in that file): ``RUN/last.rank<r>.rng.safetensors``."""
+    return Path(run) / f"last.rank{int(rank)}.rng.safetensors"
+
+
+def save_rank_rng(run: str | Path, rank: int, step: int) -> Path:
+    """Write this process's RNG state for rank ``rank`` at ``step`` (atomic)."""
+    return save_train_state(rank_rng_path(run, rank), step, {"rng": rng_state()})
+
+
+def rank_rng(run: str | Path, rank: int, step: int, fallback: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(RNG state rank ``rank`` resumes with, "" or why it is ``fallback``): rank 0 uses ``fallback`` (the main
+    state's); another rank its own file when it holds the same step, else ``fallback``."""
+    if int(rank) == 0:
+        return fallback, ""
+    path = rank_rng_path(run, rank)
+    if not path.is_file():
+        return fallback, f"{path.name} is missing"
+    saved_step, objects, _ = load_train_state(path)
+    if saved_step != step:
+        return fallback, f"{path.name} is from step {saved_step}, not {step}"
+    return objects["rng"], ""
+
+
+def load_scaler_state(scaler, state: dict[str, Any]) -> str:
+    """Load a GradScaler's saved state; returns "" or why it was not loaded.
+
+    A run saved under bf16 or fp32 (scaler disabled: empty state) and resumed under fp16 (enabled) starts a fresh
+    loss scale (``GradScaler.load_state_dict`` raises on an empty state); an fp16 state resumed under bf16 is
+    ignored by the disabled scaler.
+    """
+    if not state:
+        return "the run was saved without fp16 loss scaling (bf16 or fp32): a fresh loss scale" if scaler.is_enabled() else ""
+    if not scaler.is_enabled():
+        return "the saved fp16 loss scale is not used (this run does not scale losses)"
+    scaler.load_state_dict(state)
+    return ""
+
+
 def save_train_state(path: str | Path, step: int, objects: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
     """Write ``objects`` (name -> anything with ``state_dict()``, or a nested structure of tensors / JSON
     values) and ``extra`` (JSON) to ``path`` atomically."""

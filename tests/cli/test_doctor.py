@@ -41,3 +41,20 @@ def test_doctor_prints_the_three_tables(capsys):
     out = capsys.readouterr().out
     for title in ("GPU and TensorRT", "--engine auto", "onnxruntime", "TensorRT plugins", ".safetensors"):
         assert title in out
+
+
+@pytest.mark.parametrize("cc,driver,ok,text", [("8.6", "12.8", True, "ISA 8.7 for sm_86"), ("12.1", "12.8", False, "needs a CUDA 12.9 driver"),
+                                              ("11.0", "13.0", True, "ISA 9.0 for sm_110"), ("13.0", "13.2", False, "not served")])
+def test_ptx_row_says_what_the_plugin_kernels_need(cc, driver, ok, text):
+    name, row_ok, state, fix = doctor.ptx_row(cc, driver)
+    assert name == "plugin kernels (PTX)" and row_ok is ok and text in state
+    assert ok or "--ops standard" in fix
+
+
+def test_gpu_rows_report_the_ptx_row_for_gpu_0(monkeypatch):
+    from inpaint import _cuda
+
+    info = _cuda.DriverInfo(True, "", "12.8", (_cuda.Gpu(0, "GB10", "12.1", 1 << 17),))
+    monkeypatch.setattr(_cuda, "driver_info", lambda: info)
+    rows = {name: (ok, state) for name, ok, state, _ in doctor.gpu_rows()}
+    assert rows["plugin kernels (PTX)"] == (False, "ISA 8.8 for sm_121, needs a CUDA 12.9 driver (this one: 12.8)")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inpaint.ops.triton_aot import BuildTarget
 from tests.ops import trt_standin
 
 PLUGIN_MODULES = ("inpaint.ops.dynamic_conv.trt", "inpaint.ops.attention_aggregate.trt")
@@ -85,8 +86,10 @@ def ptxas():
 def _check_ptx(ptxas: str, ptx: str, arch: int, n_inputs: int, n_scalars: int, n_outputs: int) -> None:
     from inpaint.ops.triton_aot import entry_params
 
+    from inpaint.ops.triton_aot import isa_text, ptx_version
+
     lines = ptx.splitlines()
-    assert ".version 8.7" in lines  # PTX ISA 8.7: drivers of CUDA 12.8 and later accept it
+    assert f".version {isa_text(ptx_version(arch))}" in lines  # the target's lowest ISA (8.7 up to sm_90: CUDA 12.8 drivers)
     target = next(line.split()[1] for line in lines if line.startswith(".target"))
     assert target in (f"sm_{arch}", f"sm_{arch}a")
     params = [t for t, _ in entry_params(ptx)]
@@ -106,8 +109,8 @@ def test_dynamic_conv_ptx_assembles_with_the_declared_entry(ptxas, arch, dtype):
 
     pairs = trt.compile_ptx(arch, dtype, kernel_size=7, stride=2, pad=3)
     assert len(pairs) == len(trt.TACTICS) and len({ptx for _, ptx in pairs}) == len(pairs)
-    for name, ptx in pairs:
-        assert name == "dynamic_conv_kernel"
+    for tactic, (name, ptx) in zip(trt.TACTICS, pairs):
+        assert name == f"inpaint_dynamic_conv_{'_'.join([trt.triton_dtype(dtype)] * 5)}_t{tactic}_k7_s2_p3"
         _check_ptx(ptxas, ptx, arch, len(kernels.KERNEL_INPUTS), len(kernels.KERNEL_SCALARS), len(kernels.KERNEL_OUTPUTS))
 
 
@@ -119,8 +122,8 @@ def test_attention_aggregate_ptx_assembles_with_the_declared_entry(ptxas, arch, 
 
     pairs = trt.compile_ptx(arch, dtype, rate=[0, 0])
     assert len(pairs) == len(trt.TACTICS)
-    for name, ptx in pairs:
-        assert name == "attention_aggregate_kernel"
+    for tactic, (name, ptx) in zip(trt.TACTICS, pairs):
+        assert name == f"inpaint_attention_aggregate_{'_'.join([trt.triton_dtype(dtype)] * 3)}_t{tactic}_g16"
         _check_ptx(ptxas, ptx, arch, len(kernels.KERNEL_INPUTS), len(kernels.KERNEL_SCALARS), len(kernels.KERNEL_OUTPUTS))
 
 
@@ -202,7 +205,7 @@ def plugins(request, monkeypatch, tmp_path_factory):
             trt = trt_standin.install(bindings)
         modules = [_fresh(name) for name in PLUGIN_MODULES]
         for module in modules:
-            monkeypatch.setattr(module, "current_arch", lambda: 80)  # no GPU: build for sm_80
+            monkeypatch.setattr(module, "build_target", lambda: BuildTarget(80, "12.8"))  # no GPU: build for sm_80
         yield (trt, *modules)
     finally:
         trt_standin.uninstall()
@@ -291,7 +294,7 @@ def test_dynamic_conv_shapes_autotune_and_aot_launch(plugins, k, s, p):
                 name, ptx = plugin.get_kernel([d.desc for d in in_out[:4]], [in_out[4].desc])
                 from inpaint.ops.triton_aot import entry_params
 
-                assert name == "dynamic_conv_kernel" and len(entry_params(ptx.decode())) == 4 + setter.nbSymExprs + 1
+                assert name.startswith("inpaint_dynamic_conv_") and len(entry_params(ptx.decode())) == 4 + setter.nbSymExprs + 1
                 for n, h, w in [(1, 16, 16), (3, 13, 21)]:
                     h_out, w_out = spec.out_size(h, w)
                     sizes = {"N": n, "H": h, "W": w, "Ho": h_out, "Wo": w_out}
@@ -333,7 +336,7 @@ def test_attention_aggregate_shapes_autotune_and_aot_launch(plugins, rate_attr):
                 name, ptx = plugin.get_kernel([d.desc for d in in_out[:2]], [in_out[2].desc])
                 from inpaint.ops.triton_aot import entry_params
 
-                assert name == "attention_aggregate_kernel" and len(entry_params(ptx.decode())) == 2 + setter.nbSymExprs + 1
+                assert name.startswith("inpaint_attention_aggregate_") and len(entry_params(ptx.decode())) == 2 + setter.nbSymExprs + 1
                 for n, rh, rw in [(1, 1, 1), (2, 2, 3)]:
                     sizes = {"N": n, "H": 16 * rh, "W": 16 * rw}
                     extra = tuple(trt_standin.evaluate(setter.items[i], sizes) for i in range(setter.nbSymExprs))

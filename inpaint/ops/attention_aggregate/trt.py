@@ -6,7 +6,7 @@ imports (:data:`REGISTERED` says whether they did), and Triton is imported when 
 - ``register``: the output is like ``x``: (N, C, H, W), dynamic N, H, W.
 - ``autotune``: x, scores, y all float32, all float16 or all bfloat16, or 16-bit features with float32 scores
   (mixed-precision graphs keep the softmax in float32); LINEAR; tactics :data:`TACTICS` (``triton.TACTIC_BLOCK_P``).
-- ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (:func:`compile_ptx` gives the same PTX for
+- ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (``triton_aot.build_target``; :func:`compile_ptx` gives the same PTX for
   any arch). The token grid side g = sqrt(L) is a compile-time constant, so L must be a build-time constant
   (FAR: 256); the rate (r_h, r_w) = (H / g, W / g) is passed as int32 arguments, so H and W stay dynamic.
 - ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream (float32 and float16:
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inpaint.ops.attention_aggregate.contract import DOMAIN, FAR_TOKEN_GRID, OP_TYPE, grid_side
-from inpaint.ops.triton_aot import CompiledKernel, compile_to_ptx, current_arch, triton_dtype
+from inpaint.ops.triton_aot import BuildTarget, CompiledKernel, build_target, compile_to_ptx, kernel_name, triton_dtype
 from inpaint.ops.trt_plugins import plugin_api
 
 #: the plugin's id in TensorRT's registry: "<namespace>::<name>" (the ONNX node's domain and op type)
@@ -60,15 +60,18 @@ def _signature(dtypes: Tuple[str, str, str]) -> dict:
     return signature
 
 
-def _compile(arch: int, dtypes: Tuple[str, str, str], grid: int, tactic: int) -> CompiledKernel:
-    """Compile the kernel for one dtype combination (x, scores, y as "fp32"/"fp16"), token grid side and tactic."""
+def _compile(target: BuildTarget, dtypes: Tuple[str, str, str], grid: int, tactic: int) -> CompiledKernel:
+    """Compile the kernel for one dtype combination (x, scores, y as "fp32"/"fp16"/"bf16"), token grid side and
+    tactic (no ``tl.dot``, so no tensor memory on any target)."""
     from inpaint.ops.attention_aggregate import triton as kernels
 
     constexprs = kernels.constexprs(grid, _block_p(tactic))
-    return compile_to_ptx(kernels.attention_aggregate_kernel, _signature(dtypes), constexprs, arch, kernels.NUM_WARPS)
+    name = kernel_name("attention_aggregate", dtypes, tactic, g=grid)
+    return compile_to_ptx(kernels.attention_aggregate_kernel, _signature(dtypes), constexprs, target.arch, kernels.NUM_WARPS,
+                          name=name, driver=target.driver)
 
 
-def compile_ptx(arch: int, dtype: str, rate=(0, 0), num_tokens: int = FAR_TOKEN_GRID**2) -> List[Tuple[str, str]]:
+def compile_ptx(arch: int, dtype: str, rate=(0, 0), num_tokens: int = FAR_TOKEN_GRID**2, driver: str = "") -> List[Tuple[str, str]]:
     """(kernel name, PTX) per tactic, as ``aot_impl`` returns them, all I/O in ``dtype``.
 
     Args:
@@ -77,14 +80,17 @@ def compile_ptx(arch: int, dtype: str, rate=(0, 0), num_tokens: int = FAR_TOKEN_
         rate: the node's attribute ([r_h, r_w], 0 = derived); it does not change the kernel, which reads the
             rate from the shapes at run time.
         num_tokens: L of the scores (N, L, L), a perfect square (FAR: 256); the kernel is compiled for g = sqrt(L).
+        driver: the driver's CUDA version to cap the PTX ISA by ("" = no cap).
     Returns:
-        One pair per tactic of :data:`TACTICS`; PTX ISA 8.7, ``.entry`` = x and scores pointers, the int32
-        scalars ``triton.KERNEL_SCALARS``, the output pointer.
+        One pair per tactic of :data:`TACTICS`; PTX ISA ``triton_aot.ptx_version(arch)``, ``.entry`` named by
+        ``triton_aot.kernel_name`` = x and scores pointers, the int32 scalars ``triton.KERNEL_SCALARS``, the output pointer.
+    Raises:
+        UserError: a target or driver the kernels cannot serve (the message names ``--ops standard``).
     """
     if np.asarray(rate).reshape(-1).size != 2:
         raise ValueError(f"rate must hold two ints [r_h, r_w], got {rate!r}")
     d = triton_dtype(dtype)
-    compiled = [_compile(arch, (d,) * 3, grid_side(num_tokens), t) for t in TACTICS]
+    compiled = [_compile(BuildTarget(int(arch), driver), (d,) * 3, grid_side(num_tokens), t) for t in TACTICS]
     return [(c.name, c.ptx) for c in compiled]
 
 
@@ -134,7 +140,7 @@ if trtp is not None:
                 raise ValueError(f"{PLUGIN_NAME}: the scores' token count L must be a build-time constant (FAR: 256)")
             g = grid_side(tokens.constant_value())
             dtypes = tuple(_dtype_name(t.dtype) for t in (x, scores, outputs[0]))
-            compiled = _compile(current_arch(), dtypes, g, tactic)
+            compiled = _compile(build_target(), dtypes, g, tactic)
             n, c, h, w = (x.shape_expr[i] for i in range(4))
             scalars = (n, c, h, w, h // g, w // g)  # = kernels.KERNEL_SCALARS
             extra_args = trtp.SymIntExprs.from_tuple([trtp.SymInt32(v) for v in scalars])

@@ -37,6 +37,10 @@ BLOCK_M = 16
 TACTIC_BLOCK_P = (32, 64)
 #: warps per program (Triton's default)
 NUM_WARPS = 4
+#: tactic 2 on targets with Blackwell tensor memory (sm_100/101/103/110) for float16 generator weights: Triton 3.9
+#: gives the float16 ``tl.dot`` of 64-pixel programs tensor memory there (measured: tmem_size=32 on sm_100, sm_103
+#: and sm_110, 0 on sm_90/120/121), which TensorRT's AOT launch cannot provide; 32 pixels x 8 warps needs none
+TMEM_SAFE_TACTIC_2 = (32, 8)
 
 
 @triton.jit
@@ -138,6 +142,20 @@ def constexprs(kernel_size: int, stride: int, pad: int, dtype_name: str, block_p
         "BLOCK_CO": BLOCK_CO,
         "BLOCK_M": BLOCK_M,
     }
+
+
+def tactic_config(tactic: int, arch: int = 0, weight_dtype: str = "fp32") -> tuple[int, int]:
+    """(BLOCK_P, warps) of a TensorRT tactic (1, 2, ...) for ``sm_<arch>`` and the generator weight's dtype.
+
+    Tactic t is ``TACTIC_BLOCK_P[t - 1]`` pixels with :data:`NUM_WARPS` warps, except tactic 2 of float16
+    weights on tensor-memory targets (``triton_aot.TMEM_ARCHS``), which is :data:`TMEM_SAFE_TACTIC_2`.
+    """
+    from inpaint.ops.triton_aot import TMEM_ARCHS
+
+    tactic = max(int(tactic), 1)
+    if tactic == 2 and weight_dtype == "fp16" and int(arch) in TMEM_ARCHS:
+        return TMEM_SAFE_TACTIC_2
+    return TACTIC_BLOCK_P[tactic - 1], NUM_WARPS
 
 
 def kernel_scalars(e_shape, m_shape, y_shape) -> tuple:

@@ -8,8 +8,8 @@ imports (:data:`REGISTERED` says whether they did), and Triton is imported when 
   only) it returns a descriptor like ``e``'s.
 - ``autotune``: all five I/O float32, all float16 or all bfloat16, or 16-bit features with float32 generator
   weights (what mixed-precision graphs keep); LINEAR; tactics :data:`TACTICS` (``triton.TACTIC_BLOCK_P``).
-- ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (:func:`compile_ptx` gives the same PTX
-  for any arch); engines built with it run without Python (trtexec too). The ONNX node asks for it with
+- ``aot_impl``: the Triton kernel compiled to PTX for the build GPU (``triton_aot.build_target``: the engine
+  builder's compute capability and driver; :func:`compile_ptx` gives the same PTX for any arch); engines built with it run without Python (trtexec too). The ONNX node asks for it with
   ``aot=1`` (``op.py``).
 - ``impl``: JIT fallback, the same kernel launched through torch on TensorRT's stream (float32 and float16:
   ``trtp.Tensor`` has no ``__cuda_array_interface__`` for bfloat16, so bfloat16 engines need ``aot_impl``).
@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inpaint.ops.dynamic_conv.contract import DOMAIN, OP_TYPE
-from inpaint.ops.triton_aot import CompiledKernel, compile_to_ptx, current_arch, triton_dtype
+from inpaint.ops.triton_aot import BuildTarget, CompiledKernel, build_target, compile_to_ptx, kernel_name, triton_dtype
 from inpaint.ops.trt_plugins import plugin_api
 
 #: the plugin's id in TensorRT's registry: "<namespace>::<name>" (the ONNX node's domain and op type)
@@ -69,24 +69,32 @@ def _signature(dtypes: Tuple[str, str, str, str, str]) -> dict:
     return signature
 
 
-def _compile(arch: int, dtypes: Tuple[str, str, str, str, str], kernel_size: int, stride: int, pad: int, tactic: int) -> CompiledKernel:
-    """Compile the kernel for one dtype combination (e, m, weight, bias, y as "fp32"/"fp16") and tactic."""
+def _compile(target: BuildTarget, dtypes: Tuple[str, str, str, str, str], kernel_size: int, stride: int, pad: int,
+             tactic: int) -> Tuple[CompiledKernel, int]:
+    """(kernel, BLOCK_P) for one dtype combination (e, m, weight, bias, y as "fp32"/"fp16"/"bf16") and tactic;
+    the tactic's tile comes from ``triton.tactic_config`` (tensor-memory targets get another tactic 2)."""
     from inpaint.ops.dynamic_conv import triton as kernels
 
-    constexprs = kernels.constexprs(kernel_size, stride, pad, dtypes[2], _block_p(tactic))
-    return compile_to_ptx(kernels.dynamic_conv_kernel, _signature(dtypes), constexprs, arch, kernels.NUM_WARPS)
+    block_p, warps = kernels.tactic_config(tactic, target.arch, dtypes[2])
+    constexprs = kernels.constexprs(kernel_size, stride, pad, dtypes[2], block_p)
+    name = kernel_name("dynamic_conv", dtypes, tactic, k=kernel_size, s=stride, p=pad)
+    return compile_to_ptx(kernels.dynamic_conv_kernel, _signature(dtypes), constexprs, target.arch, warps, name=name, driver=target.driver), block_p
 
 
-def compile_ptx(arch: int, dtype: str, **attributes) -> List[Tuple[str, str]]:
+def compile_ptx(arch: int, dtype: str, driver: str = "", **attributes) -> List[Tuple[str, str]]:
     """(kernel name, PTX) per tactic, as ``aot_impl`` returns them for these attributes, all I/O in ``dtype``.
 
     Args:
-        arch: compute capability as an int (80, 86, 89, 90, ...); no GPU needed.
+        arch: compute capability as an int (80, 86, 89, 90, 100, 120, ...); no GPU needed.
         dtype: "float32", "float16" or "bfloat16" (also "fp32", "fp16", "bf16").
+        driver: the driver's CUDA version to cap the PTX ISA by ("" = no cap).
         attributes: ``kernel_size``, ``stride``, ``pad`` (ints or 1-element arrays).
     Returns:
-        One pair per tactic of :data:`TACTICS`; PTX ISA 8.7, ``.entry`` = e, m, weight, bias pointers, the
-        int32 scalars ``triton.KERNEL_SCALARS``, the output pointer.
+        One pair per tactic of :data:`TACTICS`; PTX ISA ``triton_aot.ptx_version(arch)``, ``.entry`` named by
+        ``triton_aot.kernel_name`` = e, m, weight, bias pointers, the int32 scalars ``triton.KERNEL_SCALARS``,
+        the output pointer.
+    Raises:
+        UserError: a target or driver the kernels cannot serve (the message names ``--ops standard``).
     """
     unknown = set(attributes) - set(ATTRIBUTES)
     missing = set(ATTRIBUTES) - set(attributes)
@@ -94,7 +102,7 @@ def compile_ptx(arch: int, dtype: str, **attributes) -> List[Tuple[str, str]]:
         raise TypeError(f"compile_ptx takes the attributes {ATTRIBUTES}; unknown {sorted(unknown)}, missing {sorted(missing)}")
     d = triton_dtype(dtype)
     k, s, p = (_int(attributes[name]) for name in ATTRIBUTES)
-    compiled = [_compile(arch, (d,) * 5, k, s, p, t) for t in TACTICS]
+    compiled = [_compile(BuildTarget(int(arch), driver), (d,) * 5, k, s, p, t)[0] for t in TACTICS]
     return [(c.name, c.ptx) for c in compiled]
 
 
@@ -181,13 +189,13 @@ if trtp is not None:
             from inpaint.ops.dynamic_conv import triton as kernels
 
             dtypes = tuple(_dtype_name(t.dtype) for t in (e, m, weight, bias, outputs[0]))
-            compiled = _compile(current_arch(), dtypes, _int(kernel_size), _int(stride), _int(pad), tactic)
+            compiled, block_p = _compile(build_target(), dtypes, _int(kernel_size), _int(stride), _int(pad), tactic)
             n, c_in, h, w = (e.shape_expr[i] for i in range(4))
             y = outputs[0].shape_expr
             scalars = (n, c_in, h, w, m.shape_expr[1], y[2], y[3], y[1])  # = kernels.KERNEL_SCALARS
             extra_args = trtp.SymIntExprs.from_tuple([trtp.SymInt32(v) for v in scalars])
             launch = trtp.KernelLaunchParams()
-            launch.grid_x = trtp.cdiv(n * y[2] * y[3], _block_p(tactic))
+            launch.grid_x = trtp.cdiv(n * y[2] * y[3], block_p)
             launch.grid_y = trtp.cdiv(y[1], kernels.BLOCK_CO)
             launch.block_x = compiled.num_warps * 32
             launch.shared_mem = compiled.shared

@@ -16,7 +16,14 @@ the streams chained by events. Two buffer slots alternate (double buffering), so
 overlaps batch k's compute and batch k's download overlaps batch k + 1's compute when the caller submits
 k + 1 before collecting k (:meth:`Runner.infer_async`). With ``cuda_graph=True`` each (slot, shape) is run
 once, then captured as a CUDA graph and replayed (shapes and addresses are frozen in a graph); a failed
-capture falls back to plain enqueues. The TensorRT calls are all in :class:`TrtEngine`; memory comes from
+capture falls back to plain enqueues. A graph is replayed only on the execution context it was captured on,
+and each captured shape has its own context, whose input shape never changes afterwards: what TensorRT
+writes for a shape when it enqueues (shape-dependent state of the context) is never changed under a
+captured graph by an enqueue of another shape. The graph contexts share one user-managed block of
+activation memory (``ExecutionContextAllocationStrategy.USER_MANAGED``, ``device_memory_size_v2``), valid
+because they all run in order on the one compute stream. Engines whose graph has data-dependent shapes
+(FAR's ``NonZero``; the engine header's ``trt.cuda_graph``) cannot be captured: the runner says so once
+and runs plain enqueues. The TensorRT calls are all in :class:`TrtEngine`; memory comes from
 :mod:`inpaint.runtime.backends.cuda_memory` (torch, else cuda-python, else pycuda).
 """
 
@@ -42,7 +49,8 @@ log = logging.getLogger("inpaint.runtime")
 
 #: the oldest TensorRT this runner is written for (TENSORRT.md: execute_async_v3, aot_impl plugins)
 MIN_TRT = (10, 9)
-#: CUDA graphs kept per buffer slot (one per input shape; the oldest is dropped)
+#: CUDA graphs kept per buffer slot (one per input shape; the oldest is dropped), and execution contexts kept for
+#: captured shapes (one each; the oldest shape's context and graphs are dropped)
 MAX_GRAPHS_PER_SLOT = 8
 INSTALL = "pip install 'inpaint-toolkit[trt]' (TensorRT's wheels: pip install tensorrt; see the README)"
 
@@ -85,11 +93,11 @@ class EngineFromFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def __call__(self, trt_version: str, compute_capability: str) -> tuple[dict[str, str], bytes]:
+    def __call__(self, trt_version: str, compute_capability: str, driver: str = "", gpu_memory_mb: int | None = None) -> tuple[dict[str, str], bytes]:
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such engine file; build one with 'inpaint export MODEL.onnx --engine trt -o {self.path.name}'")
         header, plan = E.read_engine_file(self.path)
-        E.check_compatible(self.path, header, trt_version, compute_capability)
+        E.check_compatible(self.path, header, trt_version, compute_capability, driver)
         return header, plan
 
     def refused(self) -> tuple[dict[str, str], bytes] | None:
@@ -102,17 +110,20 @@ class EngineFromOnnx:
 
     def __init__(self, path: str | Path, cache_root: str | Path | None = None):
         self.path, self.cache_root = Path(path), cache_root
-        self._versions: tuple[str, str] = ("", "")
+        self._versions: tuple = ("", "", "", None)
         self.engine_path: Path | None = None
 
-    def __call__(self, trt_version: str, compute_capability: str) -> tuple[dict[str, str], bytes]:
+    def __call__(self, trt_version: str, compute_capability: str, driver: str = "", gpu_memory_mb: int | None = None) -> tuple[dict[str, str], bytes]:
         from inpaint.export.trt_cache import cached_engine
 
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such ONNX model; pass a .onnx written by 'inpaint export'")
-        self._versions = (trt_version, compute_capability)
-        self.engine_path = cached_engine(self.path, root=self.cache_root, trt_version=trt_version, compute_capability=compute_capability)
-        return E.read_engine_file(self.engine_path)
+        self._versions = (trt_version, compute_capability, driver, gpu_memory_mb)
+        self.engine_path = cached_engine(self.path, root=self.cache_root, trt_version=trt_version, compute_capability=compute_capability,
+                                         driver=driver, gpu_memory_mb=gpu_memory_mb)
+        header, plan = E.read_engine_file(self.engine_path)
+        E.check_compatible(self.engine_path, header, trt_version, compute_capability, driver)  # a cache from a newer driver
+        return header, plan
 
     def refused(self) -> tuple[dict[str, str], bytes] | None:
         from inpaint.export.trt_cache import invalidate
@@ -147,6 +158,25 @@ class TrtEngine:
             name = self.engine.get_tensor_name(i)
             (self.inputs if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT else self.outputs).append(name)
 
+    def new_context(self, device_memory=None):
+        """Another execution context. With ``device_memory`` (a Buffer of at least :meth:`activation_bytes`) it
+        uses that memory (USER_MANAGED, TensorRT >= 10.1), so several contexts share one block; else its own."""
+        strategy = getattr(getattr(self.trt, "ExecutionContextAllocationStrategy", None), "USER_MANAGED", None)
+        if device_memory is None or strategy is None or not hasattr(self.engine, "device_memory_size_v2"):
+            context = self.engine.create_execution_context()
+        else:
+            context = self.engine.create_execution_context(strategy)
+            if context is not None:
+                context.set_device_memory(int(device_memory.ptr), int(device_memory.nbytes))
+        if context is None:
+            raise RuntimeError("TensorRT could not create an execution context (out of GPU memory?)")
+        return context
+
+    def activation_bytes(self) -> int | None:
+        """Activation memory a context needs for the profile's max (``device_memory_size_v2``), None if unknown."""
+        size = getattr(self.engine, "device_memory_size_v2", None)
+        return int(size) if size is not None else None
+
     def dtype(self, name: str) -> np.dtype:
         """NumPy dtype of an I/O tensor (float32 or float16; bf16 I/O is not part of the graph contract)."""
         dt = self.engine.get_tensor_dtype(name)
@@ -155,18 +185,18 @@ class TrtEngine:
             raise UserError(f"engine tensor '{name}' is {dt}; the graph contract has float32 (or float16) inputs and output")
         return np.dtype(table[dt])
 
-    def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
-        return bool(self.context.set_input_shape(name, tuple(int(v) for v in shape)))
+    def set_input_shape(self, name: str, shape: tuple[int, ...], context=None) -> bool:
+        return bool((context or self.context).set_input_shape(name, tuple(int(v) for v in shape)))
 
-    def output_shape(self, name: str) -> tuple[int, ...]:
-        return tuple(int(v) for v in self.context.get_tensor_shape(name))
+    def output_shape(self, name: str, context=None) -> tuple[int, ...]:
+        return tuple(int(v) for v in (context or self.context).get_tensor_shape(name))
 
-    def set_address(self, name: str, ptr: int) -> None:
-        if not self.context.set_tensor_address(name, int(ptr)):
+    def set_address(self, name: str, ptr: int, context=None) -> None:
+        if not (context or self.context).set_tensor_address(name, int(ptr)):
             raise RuntimeError(f"TensorRT refused the address of tensor '{name}'")
 
-    def execute(self, stream_handle: int) -> None:
-        if not self.context.execute_async_v3(stream_handle):
+    def execute(self, stream_handle: int, context=None) -> None:
+        if not (context or self.context).execute_async_v3(stream_handle):
             raise RuntimeError("TensorRT execute_async_v3 failed (see TensorRT's log above)")
 
     def close(self) -> None:
@@ -199,10 +229,12 @@ class TrtRunner(Runner):
 
     name = "trt"
 
-    def __init__(self, loader, cuda_graph: bool = False, memory=None, trt_module=None, gpu=None):
+    def __init__(self, loader, cuda_graph: bool = False, memory=None, trt_module=None, gpu=None, driver: str | None = None):
         super().__init__(loader.path)
         self._loader, self.cuda_graph = loader, cuda_graph
-        self._memory_given, self._trt_given, self._gpu_given = memory, trt_module, gpu
+        self._memory_given, self._trt_given, self._gpu_given, self._driver_given = memory, trt_module, gpu, driver
+        #: why CUDA graphs are off for this engine ("" when they are on or were not asked for)
+        self.cuda_graph_off = ""
         self._engine: TrtEngine | None = None
         self.header: dict[str, str] = {}
 
@@ -212,16 +244,16 @@ class TrtRunner(Runner):
         from inpaint.runtime.backends.onnx import _model_info
 
         trt = self._trt_given or require("tensorrt")
-        gpu = self._gpu_given
+        gpu, driver = self._gpu_given, self._driver_given
         if gpu is None:
             from inpaint._cuda import driver_info
 
             info = driver_info()
             if not info.available:
                 raise UserError(f"--engine trt: {info.reason}")
-            gpu = info.gpus[0]
+            gpu, driver = info.gpus[0], info.driver if driver is None else driver
         version = str(trt.__version__)
-        header, plan = self._loader(version, gpu.compute_capability)
+        header, plan = self._loader(version, gpu.compute_capability, driver=driver or "", gpu_memory_mb=gpu.memory_mb)
         if header.get(E.KEY_PLUGIN_VERSION):
             self._register_plugins(header)
         try:
@@ -263,6 +295,13 @@ class TrtRunner(Runner):
         self._slots = [_Slot(memory), _Slot(memory)]
         self._next = 0
         self._graphs_ok = self.cuda_graph
+        self._graph_contexts: dict[tuple, object] = {}  # captured shape -> its own execution context
+        self._graph_memory = None  # the activation block the graph contexts share
+        blocker = header.get(E.KEY_CUDA_GRAPH, "")
+        if self.cuda_graph and blocker:
+            self.cuda_graph_off = blocker
+            self._graphs_ok = False
+            log.warning("--cuda-graph is off for %s: %s; running plain enqueues", self.path.name, blocker)
         self.device = f"cuda:{gpu.index} ({header.get(E.KEY_PRECISION, 'fp32')}, TensorRT {version}, {memory.name} buffers)"
 
     def _register_plugins(self, header: dict[str, str]) -> None:
@@ -283,6 +322,7 @@ class TrtRunner(Runner):
             if slot.pending is not None:
                 slot.pending.result()
         self._slots = []
+        self._graph_contexts.clear()  # contexts before their engine and before the memory they share
         if self._engine is not None:
             self._engine.close()
         self._memory.close()
@@ -319,10 +359,11 @@ class TrtRunner(Runner):
         if slot.pending is not None:  # its host buffers are reused now: finish and copy out the old result
             slot.pending.result()
         arrays = {C.INPUT_IMAGE: image, C.INPUT_MASK: mask}
+        context = self._graph_context((n, h, w)) if self._graphs_ok else None
         for name, array in arrays.items():
-            if not eng.set_input_shape(name, array.shape):
+            if not eng.set_input_shape(name, array.shape, context):
                 raise self._profile_error(n, h, w)
-        out_shape = eng.output_shape(C.OUTPUT)
+        out_shape = eng.output_shape(C.OUTPUT, context)
         if tuple(out_shape) != image.shape:
             raise RuntimeError(f"engine output shape {out_shape}, expected {image.shape}")
         out_dtype = eng.dtype(C.OUTPUT)
@@ -338,9 +379,7 @@ class TrtRunner(Runner):
             mem.upload(slot.dev[name], slot.host[name], nbytes, st["upload"])
         mem.record(slot.uploaded, st["upload"])
         mem.wait(st["compute"], slot.uploaded)
-        for name in (C.INPUT_IMAGE, C.INPUT_MASK, C.OUTPUT):
-            eng.set_address(name, slot.dev[name].ptr)
-        self._compute(slot, (n, h, w))
+        self._compute(slot, (n, h, w), context)
         mem.record(slot.computed, st["compute"])
         mem.wait(st["download"], slot.computed)
         mem.download(slot.host[C.OUTPUT], slot.dev[C.OUTPUT], out_bytes, st["download"])
@@ -355,22 +394,43 @@ class TrtRunner(Runner):
         slot.pending = Pending(wait=collect)
         return slot.pending
 
-    def _compute(self, slot: _Slot, shape: tuple[int, int, int]) -> None:
-        """Enqueue the engine on the compute stream: a CUDA-graph replay when one is captured for this shape."""
+    def _graph_context(self, shape: tuple[int, int, int]):
+        """The execution context of a captured (or about to be captured) shape: made once, never given another shape."""
+        context = self._graph_contexts.get(shape)
+        if context is not None:
+            return context
+        eng = self._engine
+        if self._graph_memory is None and eng.activation_bytes():
+            self._graph_memory = self._memory.device(eng.activation_bytes())
+        context = eng.new_context(self._graph_memory)
+        self._graph_contexts[shape] = context
+        if len(self._graph_contexts) > MAX_GRAPHS_PER_SLOT:  # drop the oldest shape: its context and every slot's graph of it
+            oldest = next(iter(self._graph_contexts))
+            del self._graph_contexts[oldest]
+            for other in self._slots:
+                other.graphs.pop(oldest, None)
+        return context
+
+    def _compute(self, slot: _Slot, shape: tuple[int, int, int], context=None) -> None:
+        """Enqueue the engine on the compute stream: a CUDA-graph replay when one is captured for this shape
+        (on ``context``, the shape's own), else a plain enqueue with this slot's addresses."""
         eng, mem, stream = self._engine, self._memory, self._streams["compute"]
         graph = slot.graphs.get(shape) if self._graphs_ok else None
         if graph is not None:
-            mem.launch(graph, stream)
+            mem.launch(graph, stream)  # addresses and shapes are frozen in it; its context was never reshaped
             return
-        eng.execute(mem.handle(stream))  # trtexec's way: one plain run with these shapes and addresses, then capture
+        for name in (C.INPUT_IMAGE, C.INPUT_MASK, C.OUTPUT):
+            eng.set_address(name, slot.dev[name].ptr, context)
+        eng.execute(mem.handle(stream), context)  # trtexec's way: one plain run with these shapes and addresses, then capture
         if not self._graphs_ok:
             return
         mem.record(slot.computed, stream)
         mem.sync(slot.computed)
         try:
-            slot.graphs[shape] = mem.capture(stream, lambda: eng.execute(mem.handle(stream)))
+            slot.graphs[shape] = mem.capture(stream, lambda: eng.execute(mem.handle(stream), context))
         except Exception as exc:  # noqa: BLE001  a capture TensorRT or the provider refuses: plain enqueues from now on
             log.warning("CUDA graph capture failed (%s); running without CUDA graphs", exc)
+            self.cuda_graph_off = f"capture failed: {exc}"
             self._graphs_ok = False
             return
         if len(slot.graphs) > MAX_GRAPHS_PER_SLOT:

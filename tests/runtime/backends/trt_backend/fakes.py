@@ -7,7 +7,10 @@ numbers here, as it would on a GPU.
 
 ``fake_tensorrt(memory)`` is a module with the few TensorRT names the runner uses; its engine computes
 ``where(mask > 0.5, FILL, image)`` (the contract's composite with a constant fill) from the device buffers
-whose addresses were set when ``execute_async_v3`` was called.
+whose addresses were set when ``execute_async_v3`` was called. Its execution contexts model the hazard of
+replaying a CUDA graph after the same context ran another shape: a graph captured for one shape writes NaN when,
+by the time it is replayed, its context has been given another input shape (TensorRT keeps
+shape-dependent state in the context; nothing documented says a graph survives a reshape).
 """
 
 from __future__ import annotations
@@ -151,14 +154,24 @@ def fake_tensorrt(memory: FakeMemory, version: str = "10.13.0.35") -> types.Modu
         def __init__(self, severity):
             self.severity = severity
 
+    trt.contexts = []
+    trt.ExecutionContextAllocationStrategy = types.SimpleNamespace(STATIC="STATIC", ON_PROFILE_CHANGE="ON_PROFILE_CHANGE", USER_MANAGED="USER_MANAGED")
+
     class Context:
-        def __init__(self, max_shape):
+        def __init__(self, max_shape, strategy="STATIC"):
             self.max_shape, self.shapes, self.addresses = max_shape, {}, {}
+            self.strategy, self.device_memory, self.generation = strategy, None, 0
+            trt.contexts.append(self)
+
+        def set_device_memory(self, ptr, size):
+            self.device_memory = (ptr, size)
 
         def set_input_shape(self, name, shape):
             n, _, h, w = shape
             if any(v > m for v, m in zip((n, h, w), self.max_shape)):
                 return False
+            if self.shapes.get(name, tuple(shape)) != tuple(shape):
+                self.generation += 1  # shape-dependent state rewritten: earlier captures of this context are stale
             self.shapes[name] = tuple(shape)
             return True
 
@@ -172,7 +185,8 @@ def fake_tensorrt(memory: FakeMemory, version: str = "10.13.0.35") -> types.Modu
         def execute_async_v3(self, handle):
             stream = memory.streams[handle]
             shape, addr = self.shapes["image"], dict(self.addresses)  # frozen now, as TensorRT does
-            mshape = self.shapes["mask"]
+            mshape, generation = self.shapes["mask"], self.generation
+            captured = stream.capturing is not None  # a plain enqueue owns what it needs once it returns
             trt.executions.append(shape)
 
             def op():
@@ -180,6 +194,8 @@ def fake_tensorrt(memory: FakeMemory, version: str = "10.13.0.35") -> types.Modu
                 image = memory.arrays[addr["image"]][: size * 4].view(np.float32).reshape(shape)
                 mask = memory.arrays[addr["mask"]][: msize * 4].view(np.float32).reshape(mshape)
                 out = np.where(mask > 0.5, FILL, image).astype(np.float32)
+                if captured and self.generation != generation:  # replayed after its context ran another shape
+                    out[:] = np.nan
                 memory.arrays[addr["inpainted"]][: size * 4] = out.reshape(-1).view(np.uint8)
             stream.queue(op)
             return True
@@ -187,6 +203,7 @@ def fake_tensorrt(memory: FakeMemory, version: str = "10.13.0.35") -> types.Modu
     class Engine:
         num_io_tensors = 3
         names = ["image", "mask", "inpainted"]
+        device_memory_size_v2 = 1 << 16
 
         def __init__(self, max_shape):
             self.max_shape = max_shape
@@ -200,8 +217,8 @@ def fake_tensorrt(memory: FakeMemory, version: str = "10.13.0.35") -> types.Modu
         def get_tensor_dtype(self, name):
             return trt.DataType.FLOAT
 
-        def create_execution_context(self):
-            return Context(self.max_shape)
+        def create_execution_context(self, strategy="STATIC"):
+            return Context(self.max_shape, strategy)
 
     class Runtime:
         def __init__(self, logger):

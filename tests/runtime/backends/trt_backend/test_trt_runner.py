@@ -162,3 +162,48 @@ def test_onnx_through_the_cache_rebuilds_a_refused_plan(model_files, tmp_path, m
         image, mask = _batch(1, 64, 64, 0)
         np.testing.assert_array_equal(runner.infer(image, mask), _expected(image, mask))
     assert calls == [b"garbage", None] and len(trt.deserialised) == 2
+
+
+def test_cuda_graph_replay_after_another_shape_uses_the_shapes_own_context(engine_file):
+    """Shapes A, B, A, B, ...: a graph captured for A is replayed on a context that never ran B (the fake writes
+    NaN when a graph is replayed after its context was given another shape). The graph contexts share one
+    user-managed activation block."""
+    runner, memory, trt = _runner(engine_file, cuda_graph=True)
+    shapes = [(1, 32, 32), (1, 32, 32), (2, 64, 48), (2, 64, 48)] * 3
+    with runner:
+        batches = [_batch(*shape, seed) for seed, shape in enumerate(shapes)]
+        outs = [runner.infer(*b) for b in batches]
+    for b, out in zip(batches, outs):
+        np.testing.assert_array_equal(out, _expected(*b))
+    # per slot: A captured, B captured (the buffers grow, so the slot's A graph is dropped), A captured again; then replays
+    assert memory.captures == 6 and memory.launches == len(shapes) - 6
+    graph_contexts = [c for c in trt.contexts if c.strategy == "USER_MANAGED"]
+    assert len(graph_contexts) == 2 and len({c.device_memory for c in graph_contexts}) == 1
+    assert graph_contexts[0].device_memory[1] == 1 << 16  # device_memory_size_v2
+
+
+def test_cuda_graph_is_off_for_data_dependent_shapes(engine_file, tmp_path, caplog):
+    header, plan = E.read_engine_file(engine_file)
+    blocked = tmp_path / "far.engine"
+    E.write_engine_file(blocked, plan, {**header, E.KEY_CUDA_GRAPH: "the graph has NonZero (data-dependent shapes)"})
+    runner, memory, _ = _runner(blocked, cuda_graph=True)
+    with caplog.at_level(logging.WARNING, logger="inpaint.runtime"), runner:
+        batches = [_batch(1, 32, 32, s) for s in range(3)]
+        outs = [runner.infer(*b) for b in batches]
+        assert "NonZero" in runner.cuda_graph_off
+    for b, out in zip(batches, outs):
+        np.testing.assert_array_equal(out, _expected(*b))
+    assert memory.captures == 0 and "--cuda-graph is off for far.engine" in caplog.text
+
+
+def test_runner_refuses_an_engine_whose_kernels_need_a_newer_driver(engine_file, tmp_path):
+    header, plan = E.read_engine_file(engine_file)
+    path = tmp_path / "plugin.engine"
+    E.write_engine_file(path, plan, {**header, E.KEY_PTX_ISA: "8.8", E.KEY_MIN_DRIVER: "12.9"})
+    memory = FakeMemory()
+    runner = TrtRunner(EngineFromFile(path), memory=memory, trt_module=fake_tensorrt(memory, TRT), gpu=GPU, driver="12.8")
+    with pytest.raises(E.EngineFileError, match="PTX ISA 8.8.*CUDA 12.9.*CUDA 12.8"):
+        runner.activate()
+    runner = TrtRunner(EngineFromFile(path), memory=memory, trt_module=fake_tensorrt(memory, TRT), gpu=GPU, driver="13.0")
+    with runner:
+        runner.infer(*_batch(1, 16, 16, 0))
