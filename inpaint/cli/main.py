@@ -9,7 +9,7 @@ import sys
 import typer
 
 from inpaint import __version__
-from inpaint.cli import bench, convert, doctor, eval, export, run, train
+from inpaint.cli import bench, convert, doctor, eval, export, mask, run, train
 from inpaint.errors import UserError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(convert.app, name="convert")
 app.command("export")(export.export)
 app.command("export-texture")(export.export_texture)
 app.command("run")(run.run)
+app.command("mask")(mask.mask)
 app.command("bench")(bench.bench)
 app.command("eval")(eval.eval_command)
 app.command("doctor")(doctor.doctor)

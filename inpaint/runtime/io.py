@@ -150,10 +150,33 @@ def read_image(path: str | Path) -> Picture:
     return Picture(rgb=rgb, alpha=alpha, grey=grey, path=Path(path))
 
 
+def _palette_background(data: np.ndarray) -> np.ndarray | None:
+    """(3,) uint8 B, G, R of palette index 0 of an indexed-colour PNG (colour type 3), else None.
+
+    PNG spec 11.2.2 (IHDR: colour type at byte 25 of the file) and 11.2.3 (PLTE: 3 bytes a palette entry).
+    """
+    if data[:8].tobytes() != _PNG_SIGNATURE or data.size < 26 or int(data[25]) != 3:
+        return None
+    raw = data.tobytes()
+    at = 8
+    while at + 8 <= len(raw):
+        length = int.from_bytes(raw[at : at + 4], "big")
+        kind = raw[at + 4 : at + 8]
+        if kind == b"PLTE" and length >= 3:
+            r, g, b = raw[at + 8 : at + 11]
+            return np.array([b, g, r], np.uint8)
+        if kind == b"IDAT":  # PLTE comes before the image data
+            return None
+        at += 12 + length
+    return None
+
+
 def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a mask file: any image the reader accepts; non-zero = hole (the region to remove).
 
-    Rule: a pixel is a hole when any of its colour channels is non-zero. The alpha channel of an
+    Rule: a pixel is a hole when any of its colour channels is non-zero. An indexed-colour (palette) PNG,
+    as DAVIS, SAM 2, XMem and Cutie write them, is read by its palette: index 0 = background, any other
+    index = hole, whatever colours the palette gives them. The alpha channel of an
     RGBA (or grey + alpha) mask is ignored, except when the colour is black everywhere and the alpha
     is not the same everywhere (strokes painted black on a transparent layer): then non-zero alpha
     = hole. A fully opaque, all-black mask therefore has no hole.
@@ -163,13 +186,17 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
         interpolation (so it stays binary) and a warning naming both sizes is logged.
     Returns (H, W) bool, True = hole.
     """
-    array, _ = _decode(path, "mask")
+    array, data = _decode(path, "mask")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
     colour = array[:, :, : 3 if channels >= 3 else 1]
-    hole = colour.max(axis=2) != 0  # any channel non-zero; the reduction keeps one (H, W) temporary
-    if channels in (2, 4) and not hole.any():
+    background = _palette_background(data) if channels >= 3 else None
+    if background is not None:  # palette index 0's colour = background (OpenCV decodes palettes to BGR)
+        hole = (colour != background).any(axis=2)
+    else:
+        hole = colour.max(axis=2) != 0  # any channel non-zero; the reduction keeps one (H, W) temporary
+    if background is None and channels in (2, 4) and not hole.any():
         alpha = array[:, :, -1]
         if alpha.min() != alpha.max():
             hole = alpha != 0

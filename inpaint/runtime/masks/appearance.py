@@ -62,20 +62,28 @@ def fit_model(pixels: np.ndarray) -> np.ndarray:
     return model
 
 
+def _components(model: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray, float]]:
+    """(weight, mean (3,) float32, inverse covariance (3, 3) float32, log normaliser) of each used component."""
+    m = np.asarray(model, np.float64).reshape(-1)
+    w, mean, cov = m[:5], m[5:20].reshape(5, 3), m[20:].reshape(5, 3, 3)
+    out = []
+    for c in range(COMPONENTS):
+        det = np.linalg.det(cov[c]) if w[c] > 0 else 0.0
+        if det > 1e-12:
+            norm = np.log(w[c]) - 0.5 * np.log((2 * np.pi) ** 3 * det)
+            out.append((float(w[c]), mean[c].astype(np.float32), np.linalg.inv(cov[c]).astype(np.float32), float(norm)))
+    return out
+
+
 def log_likelihood(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """log p(pixel | model) for (N, 3) pixels: (N,) float32 (the mixture's density, as grabcut.cpp's GMM())."""
     x = np.asarray(pixels, np.float32).reshape(-1, 3)
-    m = np.asarray(model, np.float64).reshape(-1)
-    w, mean, cov = m[:5], m[5:20].reshape(5, 3), m[20:].reshape(5, 3, 3)
-    total = np.zeros(len(x), np.float64)
-    for c in range(COMPONENTS):
-        if w[c] <= 0:
-            continue
-        det = np.linalg.det(cov[c])
-        if det <= 1e-12:
-            continue
-        inv = np.linalg.inv(cov[c]).astype(np.float32)
-        d = x - mean[c].astype(np.float32)
-        maha = np.einsum("ni,ij,nj->n", d, inv, d)
-        total += w[c] * np.exp(-0.5 * maha.astype(np.float64)) / np.sqrt((2 * np.pi) ** 3 * det)
-    return np.log(total + 1e-30).astype(np.float32)
+    comps = _components(model)
+    if not comps:
+        return np.full(len(x), -69.0, np.float32)  # log(1e-30): no usable component
+    terms = np.empty((len(comps), len(x)), np.float32)
+    for k, (_, mean, inv, norm) in enumerate(comps):
+        d = x - mean
+        terms[k] = norm - 0.5 * ((d @ inv) * d).sum(1)
+    top = terms.max(0)
+    return top + np.log(np.exp(terms - top).sum(0))  # log-sum-exp: no underflow far from every component

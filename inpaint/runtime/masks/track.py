@@ -49,6 +49,9 @@ REDETECT_SHARE = 0.15
 EVIDENCE_SCALE = 4.0
 #: how far (share of the object's size, plus its last motion) the shift that fits its colours is searched
 SEARCH = 0.5
+#: pixels of the crop GrabCut cuts at most; a larger crop is cut at a smaller size (the graph cut's time grows
+#: with the pixels: a 640x360 frame's object of a quarter of the frame would take ~4x the time)
+MAX_CUT_PIXELS = 40_000
 #: GrabCut iterations per frame with the object model frozen (OpenCV runs one for GC_EVAL_FREEZE_MODEL)
 ITERATIONS = 1
 
@@ -212,6 +215,14 @@ class MaskTracker:
         x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + 1 + pad)
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         pred = predicted[y0:y1, x0:x1].view(np.uint8)
+        scale = min(1.0, float(np.sqrt(MAX_CUT_PIXELS / pred.size)))
+        if scale < 1:  # a large object: the cut runs on a smaller copy of the crop (the band scales with it)
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2)
+            near_full, core_full = cv2.dilate(pred, k), cv2.erode(pred, k)
+            size = (max(8, int(round((x1 - x0) * scale))), max(8, int(round((y1 - y0) * scale))))
+            crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            pred = cv2.resize(pred, size, interpolation=cv2.INTER_NEAREST)
+            band = max(MIN_BAND, int(round(band * scale)))
         near = cv2.dilate(pred, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2))
         core = cv2.erode(pred, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2))
         trimap = np.full(pred.shape, cv2.GC_BGD, np.uint8)
@@ -220,17 +231,21 @@ class MaskTracker:
         trimap[core > 0] = cv2.GC_FGD
         if not (trimap == cv2.GC_BGD).any() and not (trimap == cv2.GC_PR_BGD).any():
             return predicted
-        bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+        background = (trimap == cv2.GC_BGD) | (trimap == cv2.GC_PR_BGD)
+        bgd = fit_model(crop[background])  # this frame's background, near the object
+        fgd = self.fgd.copy() if self.freeze_object else fit_model(crop[~background])
         cv2.setRNGSeed(0)
         try:
-            cv2.grabCut(crop, trimap, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)  # learn this frame's models
-            if self.freeze_object:
-                fgd = self.fgd.copy()
             cv2.grabCut(crop, trimap, None, bgd, fgd, ITERATIONS, cv2.GC_EVAL_FREEZE_MODEL)
         except cv2.error:
             return predicted
+        found = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
+        if scale < 1:
+            found = cv2.resize(found.view(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
+            found &= near_full > 0
+            found |= core_full > 0
         out = np.zeros(self.size, bool)
-        out[y0:y1, x0:x1] = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
+        out[y0:y1, x0:x1] = found
         return clean(out)
 
     # -- gone and back --------------------------------------------------------------------------------
