@@ -15,7 +15,7 @@ import threading
 import typer
 
 from inpaint import __version__
-from inpaint.cli import bench, convert, doctor, eval, export, run, serve, train
+from inpaint.cli import bench, convert, doctor, eval, export, mask, run, serve, train
 from inpaint.errors import Interrupted, UserError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(convert.app, name="convert")
 app.command("export")(export.export)
 app.command("export-texture")(export.export_texture)
 app.command("run")(run.run)
+app.command("mask")(mask.mask)
 app.command("bench")(bench.bench)
 app.command("eval")(eval.eval_command)
 app.command("doctor")(doctor.doctor)

@@ -187,11 +187,33 @@ def decode_image(data: bytes | bytearray | memoryview | np.ndarray, name: str | 
     return Picture(rgb=rgb, alpha=alpha, grey=grey)
 
 
+def _palette_background(raw: memoryview) -> np.ndarray | None:
+    """(3,) uint8 B, G, R of palette index 0 of an indexed-colour PNG (colour type 3), else None.
+
+    PNG spec 11.2.2 (IHDR: colour type at byte 25 of the file) and 11.2.3 (PLTE: 3 bytes a palette entry).
+    """
+    if raw[:8] != _PNG_SIGNATURE or len(raw) < 26 or raw[25] != 3:
+        return None
+    at = 8
+    while at + 8 <= len(raw):
+        length = int.from_bytes(raw[at : at + 4], "big")
+        kind = raw[at + 4 : at + 8]
+        if kind == b"PLTE" and length >= 3:
+            r, g, b = raw[at + 8 : at + 11]
+            return np.array([b, g, r], np.uint8)
+        if kind == b"IDAT":  # PLTE comes before the image data
+            return None
+        at += 12 + length
+    return None
+
+
 def read_mask(path: str | Path, size: tuple[int, int] | None = None, *, picture: str | Path | None = None,
               force: bool = False) -> np.ndarray:
     """Read a mask file: any image the reader accepts; non-zero = hole (the region to remove).
 
-    Rule: a pixel is a hole when any of its colour channels is non-zero. The alpha channel of an
+    Rule: a pixel is a hole when any of its colour channels is non-zero. An indexed-colour (palette) PNG,
+    as DAVIS, SAM 2, XMem and Cutie write them, is read by its palette: index 0 = background, any other
+    index = hole, whatever colours the palette gives them. The alpha channel of an
     RGBA (or grey + alpha) mask is ignored, except when the colour is black everywhere and the alpha
     is not the same everywhere (strokes painted black on a transparent layer): then non-zero alpha
     = hole. A fully opaque, all-black mask therefore has no hole.
@@ -216,14 +238,20 @@ def decode_mask(data: bytes | bytearray | memoryview | np.ndarray, size: tuple[i
     from inpaint.runtime.mask_checks import check_plausible, fit_to
 
     path = name
-    array = _decode(_as_bytes(data), name, "mask")
+    raw = _as_bytes(data)
+    array = _decode(raw, name, "mask")
     if array.ndim == 2:
         array = array[:, :, None]
     channels = array.shape[2]
     colour = array[:, :, : 3 if channels >= 3 else 1]
-    levels = colour.max(axis=2)  # any channel non-zero; the reduction keeps one (H, W) temporary
-    hole = levels != 0
-    if channels in (2, 4) and not hole.any():
+    background = _palette_background(memoryview(raw)) if channels >= 3 else None
+    if background is not None:  # palette index 0's colour = background (OpenCV decodes palettes to BGR)
+        hole = (colour != background).any(axis=2)
+        levels = hole.view(np.uint8) * np.uint8(255)  # index colours are labels, not levels: the checks see 0/255
+    else:
+        levels = colour.max(axis=2)  # any channel non-zero; the reduction keeps one (H, W) temporary
+        hole = levels != 0
+    if background is None and channels in (2, 4) and not hole.any():
         alpha = array[:, :, -1]
         if alpha.min() != alpha.max():
             levels, hole = alpha, alpha != 0
