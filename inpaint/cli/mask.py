@@ -24,7 +24,7 @@ def mask(
     scribble: Optional[Path] = typer.Option(None, "--scribble", help="A rough brush over the object (white = object, same size as the picture / frame K); refined to the object's edges."),
     key: Optional[Path] = typer.Option(None, "--from", help="Clips: the object's exact mask on frame K (white = object), tracked to every frame."),
     frame: int = typer.Option(0, "--frame", help="Clips: the frame (0-based) the box / brush / --from mask is drawn on; tracked forward and backward from it."),
-    dilate: int = typer.Option(_DEFAULT_DILATE, "--dilate", help=f"Grow every mask by PX pixels, so the object's soft rim goes too (default {_DEFAULT_DILATE}; 0 = the mask as found).", metavar="PX"),
+    dilate: int = typer.Option(_DEFAULT_DILATE, "--dilate", help="Grow every mask by PX pixels, so the object's soft rim goes too (0 = the mask as found).", metavar="PX"),
 ) -> None:
     """Make the object mask(s) that 'inpaint run' removes: from a box or a rough brush on a photo, or tracked
     through a clip from one key frame. White (255) = remove. Nothing is written when the input is bad."""
